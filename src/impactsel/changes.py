@@ -1,0 +1,89 @@
+"""⑤ From changed files to changed symbols: (old, new) extraction results -> ``ChangedSymbol``s.
+
+A symbol has changed when it was added, removed, or the fingerprint of its own
+code differs. Fingerprints leave out comments and layout, so an edit that only
+touches those changes nothing. A file that cannot be analysed on either side
+counts as a change to its whole module (every user of it is affected).
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+
+from impactsel.model import (
+    MODULE_QUALNAME,
+    ChangeCause,
+    ChangedSymbol,
+    ExtractResult,
+    FileSymbols,
+    SymbolId,
+)
+
+
+def compare(
+    path: PurePosixPath,
+    old_module: str | None,
+    old: ExtractResult | None,
+    new_module: str | None,
+    new: ExtractResult | None,
+) -> tuple[list[ChangedSymbol], str | None]:
+    """The symbols that differ between two versions of one file.
+
+    Args:
+        path: the file's path (new path for renames).
+        old_module / old: module name and extraction result at the base (None: the file is new).
+        new_module / new: the same for the work tree (None: the file was deleted).
+
+    Returns:
+        The changed symbols, and a reason when a side could not be analysed.
+    """
+    old_table = _table(old)
+    new_table = _table(new)
+    changed: list[ChangedSymbol] = []
+    reason = None
+    for module, result in ((old_module, old), (new_module, new)):
+        if module is not None and result is not None and not isinstance(result, FileSymbols):
+            reason = f"{path}: {result.message}: every user of module {module} is selected"
+            changed.append(ChangedSymbol(_id(module, MODULE_QUALNAME), ChangeCause.MODIFIED, path))
+    if old_module != new_module:
+        changed += [_cs(old_module, q, ChangeCause.DELETED, path) for q in old_table if old_module]
+        changed += [_cs(new_module, q, ChangeCause.ADDED, path) for q in new_table if new_module]
+        return _unique(changed), reason
+    assert new_module is not None
+    for qualname, fingerprint in old_table.items():
+        if qualname not in new_table:
+            changed.append(_cs(new_module, qualname, ChangeCause.DELETED, path))
+        elif new_table[qualname] != fingerprint:
+            changed.append(_cs(new_module, qualname, ChangeCause.MODIFIED, path))
+    for qualname in new_table.keys() - old_table.keys():
+        changed.append(_cs(new_module, qualname, ChangeCause.ADDED, path))
+    if isinstance(old, FileSymbols) and isinstance(new, FileSymbols):
+        # What ``from m import *`` takes from this module changed: its importers are affected.
+        if old.star_imports != new.star_imports or old.all_names != new.all_names:
+            changed.append(_cs(new_module, MODULE_QUALNAME, ChangeCause.MODIFIED, path))
+    return _unique(changed), reason
+
+
+# Private
+
+
+def _table(result: ExtractResult | None) -> dict[str, str]:
+    if not isinstance(result, FileSymbols):
+        return {}
+    return {s.qualname: s.fingerprint for s in result.symbols}
+
+
+def _id(module: str, qualname: str) -> SymbolId:
+    return SymbolId(f"{module}:{qualname}")
+
+
+def _cs(module: str | None, qualname: str, cause: ChangeCause, path: PurePosixPath) -> ChangedSymbol:
+    assert module is not None
+    return ChangedSymbol(_id(module, qualname), cause, path)
+
+
+def _unique(changed: list[ChangedSymbol]) -> list[ChangedSymbol]:
+    seen: dict[str, ChangedSymbol] = {}
+    for item in changed:
+        seen.setdefault(item.id, item)
+    return sorted(seen.values(), key=lambda c: c.id)

@@ -1,0 +1,263 @@
+"""⑦ Test collection, statically: test modules -> test items and what each one runs.
+
+Follows pytest's own rules (``python_files``, ``python_classes``,
+``python_functions``, ``testpaths``; ``unittest.TestCase`` subclasses; test
+methods inherited from base classes) and its fixture rules (by parameter name
+through the class, the module, the ``conftest.py`` chain and plugins; fixtures
+requesting fixtures; ``autouse``; ``usefixtures``). Each item becomes a graph node
+``test:<node id>`` with edges to everything that runs when pytest runs it.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from impactsel.config import PytestSettings
+from impactsel.model import FileSymbols, NodeId, Role, SourceFile, Symbol, SymbolKind
+from impactsel.resolve import Edge, EdgeKind, Project, module_node, symbol_id
+
+TEST_PREFIX = "test:"
+
+_SETUP_NAMES = (
+    "setup_method",
+    "teardown_method",
+    "setup_class",
+    "teardown_class",
+    "setup",
+    "teardown",
+    "setUp",
+    "tearDown",
+    "setUpClass",
+    "tearDownClass",
+    "asyncSetUp",
+    "asyncTearDown",
+)
+_MODULE_SETUP = ("setup_module", "teardown_module", "setUpModule", "tearDownModule", "setup_function", "teardown_function")
+
+
+@dataclass(frozen=True, slots=True)
+class TestItem:
+    nodeid: NodeId
+    path: PurePosixPath
+    deps: tuple[tuple[str, EdgeKind], ...]
+
+
+def test_node(nodeid: str) -> str:
+    return TEST_PREFIX + nodeid
+
+
+def collect(project: Project, pytest: PytestSettings) -> list[TestItem]:
+    """Every test item of the project, with the symbols it depends on directly."""
+    fixtures = _FixtureIndex(project, pytest)
+    items: list[TestItem] = []
+    for source in sorted(project.files, key=lambda s: s.path):
+        result = project.result(source)
+        if source.role is not Role.TEST:
+            continue
+        if not isinstance(result, FileSymbols):
+            # Unreadable test module: one item for the whole file, tied to its module node.
+            items.append(TestItem(NodeId(str(source.path)), source.path, ((module_node(source.module), EdgeKind.TEST),)))
+            continue
+        items.extend(_ModuleTests(project, pytest, fixtures, source, result).items())
+    return items
+
+
+def test_edges(items: list[TestItem]) -> Iterator[Edge]:
+    for item in items:
+        for used, kind in item.deps:
+            yield Edge(test_node(item.nodeid), used, kind)
+
+
+# Private
+
+
+class _FixtureIndex:
+    """Fixture definitions visible from a directory: conftest chain and plugins."""
+
+    def __init__(self, project: Project, pytest: PytestSettings) -> None:
+        self.project = project
+        self.conftests: dict[PurePosixPath, SourceFile] = {}
+        for source in project.files:
+            if source.role is Role.CONFTEST:
+                self.conftests[source.path.parent] = source
+        self.plugins: list[str] = list(pytest.plugins)
+        for source in project.files:
+            if source.role in (Role.CONFTEST, Role.TEST):
+                self.plugins.extend(_pytest_plugins(project, source))
+
+    def chain(self, directory: PurePosixPath) -> list[SourceFile]:
+        """conftest.py files that apply to a test in ``directory``, nearest first."""
+        found = []
+        for parent in (directory, *directory.parents):
+            if parent in self.conftests:
+                found.append(self.conftests[parent])
+        return found
+
+    def plugin_modules(self) -> list[str]:
+        modules = []
+        for name in self.plugins:
+            for source in self.project.sources(name):
+                modules.append(source.module)
+        return modules
+
+
+class _ModuleTests:
+    def __init__(
+        self, project: Project, pytest: PytestSettings, fixtures: _FixtureIndex, source: SourceFile, result: FileSymbols
+    ) -> None:
+        self.project = project
+        self.pytest = pytest
+        self.source = source
+        self.module = source.module
+        self.table = {s.qualname: s for s in result.symbols}
+        conftests = fixtures.chain(source.path.parent)
+        # Fixture scopes from the nearest to the farthest: the module, its conftest
+        # chain, plugins. Several definitions of one name: the test depends on all.
+        self.scopes = [self.module, *(c.module for c in conftests), *fixtures.plugin_modules()]
+        self.conftests = conftests
+        self.module_definitions = self._module_definitions()
+
+    def items(self) -> Iterator[TestItem]:
+        for qualname, sym in self.table.items():
+            if "." in qualname or sym.kind is not SymbolKind.FUNCTION or sym.fixture is not None:
+                continue
+            if _matches(qualname, self.pytest.python_functions):
+                yield self._item((qualname,), symbol_id(self.module, qualname), sym, ())
+        for qualname, sym in self.table.items():
+            if "." not in qualname and sym.kind is SymbolKind.CLASS:
+                yield from self._class_items(qualname, (qualname,))
+
+    def _class_items(self, qualname: str, path: tuple[str, ...]) -> Iterator[TestItem]:
+        class_id = symbol_id(self.module, qualname)
+        unittest = self._is_unittest(class_id)
+        if not unittest and not _matches(qualname.rpartition(".")[2], self.pytest.python_classes):
+            return
+        if not unittest and f"{qualname}.__init__" in self.table:
+            return  # pytest does not collect test classes with an __init__
+        ancestors, _, _ = self.project.class_hierarchy(class_id)
+        classes = [class_id, *sorted(ancestors)]
+        seen: set[str] = set()
+        for cls in classes:
+            module, _, cls_qual = cls.partition(":")
+            for member_qual, member in self.project.symbols.get(module, {}).items():
+                owner, _, name = member_qual.rpartition(".")
+                if owner != cls_qual or name in seen or member.kind is not SymbolKind.FUNCTION:
+                    continue
+                pattern_ok = name.startswith("test") if unittest else _matches(name, self.pytest.python_functions)
+                if pattern_ok and member.fixture is None:
+                    seen.add(name)
+                    yield self._item((*path, name), symbol_id(module, member_qual), member, tuple(classes))
+        if not unittest:
+            for member_qual, member in self.table.items():
+                if member.kind is SymbolKind.CLASS and member_qual.rpartition(".")[0] == qualname:
+                    yield from self._class_items(member_qual, (*path, member_qual.rpartition(".")[2]))
+
+    def _is_unittest(self, class_id: str) -> bool:
+        ancestors, _, _ = self.project.class_hierarchy(class_id)
+        for cls in (class_id, *ancestors):
+            sym = self.project.symbol(cls)
+            if sym is not None and any(b[-1] in ("TestCase", "IsolatedAsyncioTestCase") for b in sym.bases):
+                return True
+        return False
+
+    def _item(self, path: tuple[str, ...], func_id: str, func: Symbol, classes: tuple[str, ...]) -> TestItem:
+        deps: dict[str, EdgeKind] = {func_id: EdgeKind.TEST}
+        requested = list(func.params) + list(func.usefixtures) + list(self.pytest.usefixtures)
+        for cls in classes:
+            deps[cls] = EdgeKind.TEST
+            module, _, cls_qual = cls.partition(":")
+            cls_sym = self.project.symbol(cls)
+            if cls_sym is not None:
+                requested.extend(cls_sym.usefixtures)
+            for name in _SETUP_NAMES:
+                if f"{cls_qual}.{name}" in self.project.symbols.get(module, {}):
+                    deps[f"{cls}.{name}"] = EdgeKind.TEST
+        for name in (*_MODULE_SETUP, "pytestmark"):
+            sym = self.table.get(name)
+            if sym is not None:
+                deps[symbol_id(self.module, name)] = EdgeKind.TEST
+                requested.extend(sym.usefixtures)
+        for conftest in self.conftests:
+            deps[module_node(conftest.module)] = EdgeKind.TEST
+            for qualname in self.project.symbols.get(conftest.module, {}):
+                if qualname.startswith("pytest_") and "." not in qualname:
+                    deps[symbol_id(conftest.module, qualname)] = EdgeKind.TEST
+        for fixture_id in self._fixtures(requested, classes):
+            deps.setdefault(fixture_id, EdgeKind.FIXTURE)
+        nodeid = NodeId("::".join((str(self.source.path), *path)))
+        return TestItem(nodeid, self.source.path, tuple(deps.items()))
+
+    def _fixtures(self, requested: list[str], classes: tuple[str, ...]) -> set[str]:
+        """Fixture symbols reachable from the requested names, autouse ones included."""
+        definitions = self._definitions(classes)
+        found: set[str] = set()
+        todo = list(requested)
+        for name, ids in definitions.items():
+            for fixture_id, autouse in ids:
+                if autouse:
+                    todo.append(name)
+        seen: set[str] = set()
+        while todo:
+            name = todo.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            for fixture_id, _ in definitions.get(name, ()):
+                found.add(fixture_id)
+                sym = self.project.symbol(fixture_id)
+                if sym is not None:
+                    todo.extend(sym.params)
+                    todo.extend(sym.usefixtures)
+        return found
+
+    def _definitions(self, classes: tuple[str, ...]) -> dict[str, list[tuple[str, bool]]]:
+        definitions: dict[str, list[tuple[str, bool]]] = defaultdict(list)
+        for name, ids in self.module_definitions.items():
+            definitions[name].extend(ids)
+        for cls in classes:
+            module, _, cls_qual = cls.partition(":")
+            for qualname, sym in self.project.symbols.get(module, {}).items():
+                if qualname.rpartition(".")[0] == cls_qual and sym.fixture is not None:
+                    definitions[sym.fixture.name].append((symbol_id(module, qualname), sym.fixture.autouse))
+        return definitions
+
+    def _module_definitions(self) -> dict[str, list[tuple[str, bool]]]:
+        definitions: dict[str, list[tuple[str, bool]]] = defaultdict(list)
+        for module in self.scopes:
+            for qualname, sym in self.project.symbols.get(module, {}).items():
+                if "." in qualname:
+                    continue
+                if sym.fixture is not None:
+                    definitions[sym.fixture.name].append((symbol_id(module, qualname), sym.fixture.autouse))
+                elif sym.kind is SymbolKind.IMPORT:
+                    # An imported fixture: pytest finds it among the module's attributes.
+                    for target in self.project.lookup(module, (qualname,)):
+                        target_sym = self.project.symbol(target)
+                        if target_sym is not None and target_sym.fixture is not None:
+                            definitions[target_sym.fixture.name].append((target, target_sym.fixture.autouse))
+                            definitions[target_sym.fixture.name].append((symbol_id(module, qualname), False))
+        return definitions
+
+
+def _matches(name: str, patterns: tuple[str, ...]) -> bool:
+    for pattern in patterns:
+        if any(c in pattern for c in "*?["):
+            if fnmatch.fnmatch(name, pattern):
+                return True
+        elif name.startswith(pattern):
+            return True
+    return False
+
+
+def _pytest_plugins(project: Project, source: SourceFile) -> list[str]:
+    result = project.result(source)
+    if not isinstance(result, FileSymbols):
+        return []
+    for sym in result.symbols:
+        if sym.qualname == "pytest_plugins":
+            return [r.chain[0] for r in sym.refs if r.kind.value == "string"]
+    return []

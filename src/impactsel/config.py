@@ -1,0 +1,215 @@
+"""Configuration: the project's pytest settings and ``[tool.impactsel]`` -> ``Settings``.
+
+Read, never executed: pytest's ini files (pytest.ini, .pytest.ini, pyproject.toml,
+tox.ini, setup.cfg, in pytest's own order of preference) give the rules that
+decide which files, classes and functions are tests; ``[tool.impactsel]`` in
+pyproject.toml gives impactsel's own options.
+
+The order in which a value is decided:
+  1. the defaults below;
+  2. ``[tool.impactsel]`` in pyproject.toml;
+  3. ``IMPACTSEL_*`` environment variables;
+  4. command-line flags (applied by the caller with ``dataclasses.replace``).
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+import shlex
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from impactsel.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+#: Files whose change can alter how tests are collected or what is installed:
+#: a change to one of them selects every test.
+CONFIG_FILES = (
+    "pyproject.toml",
+    "setup.cfg",
+    "setup.py",
+    "tox.ini",
+    "pytest.ini",
+    ".pytest.ini",
+    "noxfile.py",
+    "requirements*.txt",
+    "requirements/*.txt",
+    "*.lock",
+    "constraints*.txt",
+    "Pipfile",
+    "MANIFEST.in",
+)
+
+_DEFAULT_NORECURSE = ("*.egg", ".*", "_darcs", "build", "CVS", "dist", "node_modules", "venv", "{arch}")
+
+
+@dataclass(frozen=True)
+class PytestSettings:
+    """The pytest ini options that decide what is a test, as pytest reads them."""
+
+    config_file: str | None = None  #: relative path of the ini file that was used
+    testpaths: tuple[str, ...] = ()
+    python_files: tuple[str, ...] = ("test_*.py", "*_test.py")
+    python_classes: tuple[str, ...] = ("Test",)
+    python_functions: tuple[str, ...] = ("test",)
+    pythonpath: tuple[str, ...] = ()
+    norecursedirs: tuple[str, ...] = _DEFAULT_NORECURSE
+    usefixtures: tuple[str, ...] = ()
+    addopts: tuple[str, ...] = ()
+    plugins: tuple[str, ...] = ()  #: modules named by ``-p`` in addopts
+
+
+@dataclass(frozen=True)
+class Settings:
+    root: Path
+    since: str | None = None
+    pytest: PytestSettings = field(default_factory=PytestSettings)
+    #: globs (relative to the root) whose change selects every test
+    run_all_on: tuple[str, ...] = CONFIG_FILES
+    #: globs whose change selects nothing (documentation, say)
+    ignore: tuple[str, ...] = ()
+    #: extra tests (node ids) that are always selected
+    always_run: tuple[str, ...] = ()
+    output_format: str = "ids"
+    debug: bool = False
+
+
+def load_settings(root: Path, environ: dict[str, str] | None = None) -> Settings:
+    """Read the pytest configuration and ``[tool.impactsel]`` under ``root``.
+
+    Raises:
+        ConfigError: a configuration file that cannot be read, or bad values.
+    """
+    environ = dict(os.environ) if environ is None else environ
+    pyproject = _read_toml(root / "pyproject.toml")
+    own = pyproject.get("tool", {}).get("impactsel", {})
+    values: dict[str, Any] = {"root": root, "pytest": read_pytest_settings(root, pyproject)}
+    errors: list[str] = []
+    for key, raw in own.items():
+        name = key.replace("-", "_")
+        if name not in _OPTIONS:
+            errors.append(f"unknown option {key!r}")
+            continue
+        try:
+            values[name] = _OPTIONS[name](raw)
+        except (TypeError, ValueError):
+            errors.append(f"{key}: expected {_OPTIONS[name].__doc__}")
+    if errors:
+        raise ConfigError("[tool.impactsel] in pyproject.toml: " + "; ".join(errors), slug="config")
+    if environ.get("IMPACTSEL_SINCE"):
+        values["since"] = environ["IMPACTSEL_SINCE"]
+    if "run_all_on" in values:
+        values["run_all_on"] = CONFIG_FILES + values["run_all_on"]
+    return Settings(**values)
+
+
+def read_pytest_settings(root: Path, pyproject: dict[str, Any] | None = None) -> PytestSettings:
+    """pytest's ini options from the first file that has them, in pytest's order."""
+    for name in ("pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg"):
+        path = root / name
+        if not path.is_file():
+            continue
+        if name == "pyproject.toml":
+            data = pyproject if pyproject is not None else _read_toml(path)
+            tool = data.get("tool", {}).get("pytest", {})
+            section = tool.get("ini_options", tool if tool and "ini_options" not in tool else None)
+            if section is None:
+                continue
+            return _pytest_settings(name, {k: _as_list(v) for k, v in section.items()})
+        ini = _read_ini(path)
+        section_name = {"setup.cfg": "tool:pytest"}.get(name, "pytest")
+        if ini.has_section(section_name) or name in ("pytest.ini", ".pytest.ini"):
+            items = dict(ini.items(section_name)) if ini.has_section(section_name) else {}
+            return _pytest_settings(name, {k: _split(v) for k, v in items.items()})
+    return PytestSettings()
+
+
+# Private
+
+
+def _tuple_of_str(value: object) -> tuple[str, ...]:
+    """a list of strings"""
+    if isinstance(value, str):
+        return (value,)
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise TypeError(value)
+    return tuple(value)
+
+
+def _str(value: object) -> str:
+    """a string"""
+    if not isinstance(value, str):
+        raise TypeError(value)
+    return value
+
+
+_OPTIONS = {
+    "since": _str,
+    "run_all_on": _tuple_of_str,
+    "ignore": _tuple_of_str,
+    "always_run": _tuple_of_str,
+}
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"cannot read {path.name}: {exc}; fix the file (impactsel reads pytest's settings from it)",
+            slug="config",
+        ) from None
+
+
+def _read_ini(path: Path) -> configparser.RawConfigParser:
+    parser = configparser.RawConfigParser()
+    try:
+        parser.read(path, encoding="utf-8")
+    except (configparser.Error, UnicodeDecodeError) as exc:
+        first = str(exc).splitlines()[0]
+        raise ConfigError(f"cannot read {path.name}: {first}; fix the file", slug="config") from None
+    return parser
+
+
+def _split(value: str) -> list[str]:
+    try:
+        return shlex.split(value)
+    except ValueError:
+        return value.split()
+
+
+def _as_list(value: object) -> list[str]:
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    if isinstance(value, str):
+        return _split(value)
+    return [str(value)]
+
+
+def _pytest_settings(config_file: str, options: dict[str, list[str]]) -> PytestSettings:
+    defaults = PytestSettings()
+    addopts = tuple(options.get("addopts", ()))
+    plugins = tuple(addopts[i + 1] for i, opt in enumerate(addopts[:-1]) if opt == "-p")
+    plugins += tuple(opt[2:] for opt in addopts if opt.startswith("-p") and len(opt) > 2)
+    return PytestSettings(
+        config_file=config_file,
+        testpaths=tuple(options.get("testpaths", ())),
+        python_files=tuple(options.get("python_files", defaults.python_files)),
+        python_classes=tuple(options.get("python_classes", defaults.python_classes)),
+        python_functions=tuple(options.get("python_functions", defaults.python_functions)),
+        pythonpath=tuple(options.get("pythonpath", ())),
+        norecursedirs=tuple(options.get("norecursedirs", defaults.norecursedirs)),
+        usefixtures=tuple(options.get("usefixtures", ())),
+        addopts=addopts,
+        plugins=plugins,
+    )

@@ -1,0 +1,825 @@
+"""② Extraction: one file's text -> ``FileSymbols`` (or ``ParseFailure``).
+
+The only module that imports libcst. One walk over the concrete syntax tree finds
+each symbol (module body, classes, functions, methods, module and class level
+names, imported names), a fingerprint of its own code (comments and layout left
+out, so reformatting changes nothing) and the names it uses. Names are sorted
+into locals and globals with Python's own scoping rules, so the result depends
+on the file's content only and can be cached by content hash; turning names into
+symbols of other modules is the graph stage's job.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import sys
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+import libcst as cst
+
+from impactsel.model import (
+    MODULE_QUALNAME,
+    ExtractResult,
+    FileSymbols,
+    Fixture,
+    ImportTarget,
+    ParseFailure,
+    Ref,
+    RefKind,
+    Symbol,
+    SymbolKind,
+)
+
+T = TypeVar("T")
+
+
+def extract(text: str) -> ExtractResult:
+    """Extract the symbols of one Python source text.
+
+    Args:
+        text: the file's content, already decoded.
+
+    Returns:
+        ``FileSymbols``, or ``ParseFailure`` when the text is not valid Python
+        (or nests too deeply for the parser).
+    """
+    return _with_deep_stack(_extract, text)
+
+
+# Private
+
+# Nodes that carry layout only: comments, blank lines, whitespace, parentheses and
+# separators. They are left out of fingerprints (and not walked at all).
+_LAYOUT = (
+    cst.SimpleWhitespace,
+    cst.ParenthesizedWhitespace,
+    cst.TrailingWhitespace,
+    cst.EmptyLine,
+    cst.Newline,
+    cst.Comment,
+    cst.LeftParen,
+    cst.RightParen,
+    cst.Comma,
+    cst.Semicolon,
+)
+# Nodes whose own visitor decides which symbol owns them: no marker in the parent.
+_UNMARKED = (cst.FunctionDef, cst.ClassDef, cst.SimpleStatementLine, cst.Import, cst.ImportFrom, cst.Module)
+_LEAF_VALUE = (cst.Name, cst.Integer, cst.Float, cst.Imaginary, cst.FormattedStringText)
+_INTERESTING_STRING = re.compile(r"^[\w.\-/]{2,200}$")
+_DEF_LINE = re.compile(r"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+(\w+)", re.MULTILINE)
+
+
+def _extract(text: str) -> ExtractResult:
+    try:
+        module = cst.parse_module(text)
+    except cst.ParserSyntaxError as exc:
+        return ParseFailure(f"syntax error: {exc.message}", exc.raw_line)
+    except RecursionError:
+        return ParseFailure("nested too deeply to parse")
+    except Exception as exc:  # the native parser raises plain errors on some inputs
+        return ParseFailure(f"cannot parse: {exc}")
+    walker = _Walker(text)
+    try:
+        module.visit(walker)
+    except RecursionError:
+        return ParseFailure("nested too deeply to analyse")
+    return walker.result()
+
+
+def _with_deep_stack(fn: Callable[[str], T], arg: str) -> T:
+    """Run ``fn(arg)`` on a thread with a large stack and recursion limit.
+
+    Machine-generated modules nest hundreds of levels deep, and both the parser's
+    tree building and the visitor recurse once per level (#deep-trees).
+    """
+    box: list[T] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        old = sys.getrecursionlimit()
+        try:
+            sys.setrecursionlimit(max(old, 60_000))
+            box.append(fn(arg))
+        except BaseException as exc:  # re-raised on the calling thread
+            errors.append(exc)
+        finally:
+            sys.setrecursionlimit(old)
+
+    old_size = threading.stack_size()
+    threading.stack_size(512 * 1024 * 1024)
+    try:
+        thread = threading.Thread(target=run, name="impactsel-extract")
+        thread.start()
+    finally:
+        threading.stack_size(old_size)
+    thread.join()
+    if errors:
+        raise errors[0]
+    return box[0]
+
+
+@dataclass
+class _Sym:
+    qualname: str
+    kind: SymbolKind
+    line: int
+    tokens: list[str] = field(default_factory=list)
+    refs: set[Ref] = field(default_factory=set)
+    targets: list[ImportTarget] = field(default_factory=list)
+    params: tuple[str, ...] = ()
+    bases: list[tuple[str, ...]] = field(default_factory=list)
+    fixture: Fixture | None = None
+    usefixtures: list[str] = field(default_factory=list)
+    decorators: list[tuple[str, ...]] = field(default_factory=list)
+    is_static: bool = False
+
+
+@dataclass
+class _Use:
+    chain: tuple[str, ...]
+    owner: _Sym
+    direct: bool = True  # made in this scope, not propagated from a nested one
+
+
+@dataclass
+class _Scope:
+    kind: str  # "module" | "class" | "function"
+    qualname: str = ""  # the class qualname, for class scopes and their methods
+    self_name: str | None = None  # first parameter of a method
+    assigned: set[str] = field(default_factory=set)
+    global_names: set[str] = field(default_factory=set)
+    uses: list[_Use] = field(default_factory=list)
+    #: local import bindings: name -> (dotted prefix it stands for, relative level)
+    imports: dict[str, tuple[tuple[str, ...], int]] = field(default_factory=dict)
+
+
+class _Walker(cst.CSTVisitor):
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._def_lines = [(m.group(1), text.count("\n", 0, m.start()) + 1) for m in _DEF_LINE.finditer(text)]
+        self._def_index = 0
+        self._module = _Sym(MODULE_QUALNAME, SymbolKind.MODULE, 1)
+        self._syms: list[_Sym] = [self._module]
+        self._owner = self._module
+        self._scopes: list[_Scope] = [_Scope("module")]
+        self._symbol_level = True  # statements here make symbols (module or class body)
+        self._class_stack: list[str] = []
+        self._star: list[ImportTarget] = []
+        self._imports: list[ImportTarget] = []
+        self._all: list[str] | None = None
+        self._dynamic: list[str] = []
+
+    # -- result -------------------------------------------------------------
+
+    def result(self) -> FileSymbols:
+        self._close_scope(self._scopes.pop())
+        merged: dict[str, Symbol] = {}
+        for sym in self._syms:
+            merged[sym.qualname] = _merge(merged.get(sym.qualname), _freeze(sym))
+        return FileSymbols(
+            symbols=tuple(merged.values()),
+            star_imports=tuple(self._star),
+            all_names=tuple(self._all) if self._all is not None else None,
+            imports=tuple(dict.fromkeys(self._imports)),
+            dynamic=tuple(dict.fromkeys(self._dynamic)),
+        )
+
+    # -- generic: fingerprints ----------------------------------------------
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if isinstance(node, _LAYOUT):
+            return False
+        if not isinstance(node, _UNMARKED):
+            self._owner.tokens.append(_token(node))
+        return super().on_visit(node)
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        if not isinstance(original_node, _UNMARKED):
+            self._owner.tokens.append(")")
+        super().on_leave(original_node)
+
+    def visit_Module(self, node: cst.Module) -> bool:
+        # The module docstring is a symbol of its own (``__doc__``): editing it must
+        # not count as a change to the module's top-level code.
+        body = list(node.body)
+        if body and _is_docstring(body[0]):
+            doc = self._new_symbol("__doc__", SymbolKind.NAME, 1)
+            self._owner = doc
+            body[0].visit(self)
+            self._owner = self._module
+            body = body[1:]
+        for stmt in body:
+            stmt.visit(self)
+        return False
+
+    def visit_If(self, node: cst.If) -> bool:
+        # ``if __name__ == "__main__":`` never runs when tests import the module.
+        if not (self._at_module_level() and _is_main_guard(node.test)):
+            return True
+        self._owner = self._new_symbol("<main>", SymbolKind.NAME, 0)
+        node.body.visit(self)
+        if node.orelse is not None:
+            node.orelse.visit(self)
+        self._owner = self._module
+        return False
+
+    # -- symbols ------------------------------------------------------------
+
+    def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
+        if not self._symbol_level:
+            return True
+        names = _bound_names(node)
+        if names is None:
+            return True  # imports and other statements: handled by their own visitors
+        prefix = self._prefix()
+        owners = [self._new_symbol(prefix + n, SymbolKind.NAME, 0) for n in names]
+        outer = self._owner
+        for owner in owners:
+            self._owner = owner
+            for stmt in node.body:
+                stmt.visit(self)
+        self._owner = outer
+        if not self._class_stack and names == ["__all__"]:
+            self._all = _literal_strings(node.body[0])
+        return False
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        qualname, sym, outer = self._enter_def(node.name.value, SymbolKind.FUNCTION, node.decorators)
+        scope = self._scopes[-1]
+        for deco in node.decorators:
+            deco.visit(self)
+        params = node.params
+        for param in _all_params(params):
+            if param.default is not None:
+                param.default.visit(self)
+            if param.annotation is not None:
+                param.annotation.visit(self)
+        if node.returns is not None:
+            node.returns.visit(self)
+        in_class = scope.kind == "class" and sym is not None
+        decos = {c[-1] for c in (_chain(d.decorator) for d in node.decorators) if c}
+        names = [p.name.value for p in _all_params(params)]
+        self_name = names[0] if in_class and names and "staticmethod" not in decos else None
+        fscope = _Scope("function", qualname=scope.qualname, self_name=self_name, assigned=set(names))
+        if sym is not None:
+            sym.is_static = in_class and "staticmethod" in decos
+            # pytest requests as fixtures the parameters without a default value.
+            declared = (*params.posonly_params, *params.params, *params.kwonly_params)
+            requested = [p.name.value for p in declared if p.default is None]
+            sym.params = tuple(n for n in requested if n != self_name)
+        scope.assigned.add(node.name.value)
+        self._owner.tokens.append(_signature(node))
+        self._push(fscope)
+        node.body.visit(self)
+        self._pop()
+        self._leave_def(outer)
+        return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        qualname, sym, outer = self._enter_def(node.name.value, SymbolKind.CLASS, node.decorators)
+        scope = self._scopes[-1]
+        for deco in node.decorators:
+            deco.visit(self)
+        for arg in (*node.bases, *node.keywords):
+            arg.visit(self)
+        if sym is not None:
+            sym.bases = [c for c in (_chain(a.value) for a in node.bases) if c]
+        scope.assigned.add(node.name.value)
+        symbol_level = self._symbol_level
+        if sym is not None:
+            self._class_stack.append(node.name.value)
+        else:
+            self._symbol_level = False
+        self._push(_Scope("class", qualname=qualname))
+        node.body.visit(self)
+        self._pop()
+        if sym is not None:
+            self._class_stack.pop()
+        self._symbol_level = symbol_level
+        self._leave_def(outer)
+        return False
+
+    # -- bindings -------------------------------------------------------------
+
+    def visit_Import(self, node: cst.Import) -> bool:
+        for alias in node.names:
+            dotted = _dotted(alias.name)
+            if alias.asname is not None:
+                bound = _as_name(alias.asname)
+                target = ImportTarget(dotted, None)
+            else:
+                bound = dotted.split(".")[0]
+                target = ImportTarget(dotted, None)
+            self._bind_import(bound, target, alias_full=alias.asname is None)
+        return False
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+        level = len(node.relative)
+        module = _dotted(node.module) if node.module is not None else ""
+        if isinstance(node.names, cst.ImportStar):
+            target = ImportTarget(module, "*", level)
+            if self._at_module_level():
+                self._star.append(target)
+                self._imports.append(ImportTarget(module, None, level))
+            else:
+                self._owner.refs.add(Ref(RefKind.IMPORT, (module,), level))
+            self._owner.tokens.append(f"import*:{level}:{module}")
+            return False
+        for alias in node.names:
+            name = _dotted(alias.name)
+            bound = _as_name(alias.asname) if alias.asname is not None else name
+            self._bind_import(bound, ImportTarget(module, name, level))
+        return False
+
+    def _bind_import(self, bound: str, target: ImportTarget, alias_full: bool = False) -> None:
+        scope = self._scopes[-1]
+        if self._at_module_level() or (scope.kind == "class" and self._symbol_level):
+            self._imports.append(target)
+            sym = self._new_symbol(self._prefix() + bound, SymbolKind.IMPORT, 0)
+            sym.targets.append(target)
+            sym.tokens.append(f"import:{target.level}:{target.module}:{target.name}:{alias_full}")
+            return
+        # An import inside a function (or a nested block): a local name, used right here.
+        scope.assigned.add(bound)
+        prefix = tuple(p for p in target.module.split(".") if p)
+        if target.name is not None:
+            prefix = (*prefix, target.name)
+        self._owner.refs.add(Ref(RefKind.IMPORT, prefix, target.level))
+        if target.name is None and not alias_full:  # import a.b as c: c is a.b
+            scope.imports[bound] = (prefix, target.level)
+        elif target.name is None:  # import a.b: a is bound
+            scope.imports[bound] = (prefix[:1], target.level)
+        else:
+            scope.imports[bound] = (prefix, target.level)
+        self._owner.tokens.append(f"import:{target.level}:{target.module}:{target.name}:{bound}")
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> bool:
+        self._bind(node.target)
+        return False
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> bool:
+        self._bind(node.target)
+        node.annotation.visit(self)
+        if node.value is not None:
+            node.value.visit(self)
+        return False
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> bool:
+        node.target.visit(self)  # read as well as written
+        self._bind(node.target)
+        node.operator.visit(self)
+        node.value.visit(self)
+        return False
+
+    def visit_For(self, node: cst.For) -> bool:
+        self._bind(node.target)
+        node.iter.visit(self)
+        node.body.visit(self)
+        if node.orelse is not None:
+            node.orelse.visit(self)
+        return False
+
+    def visit_AsName(self, node: cst.AsName) -> bool:
+        self._bind(node.name)
+        return False
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> bool:
+        # The walrus binds in the nearest function (or module) scope, not a comprehension's.
+        self._bind(node.target)
+        node.value.visit(self)
+        return False
+
+    def visit_Del(self, node: cst.Del) -> bool:
+        self._bind(node.target)
+        return False
+
+    def visit_Global(self, node: cst.Global) -> bool:
+        scope = self._scopes[-1]
+        for item in node.names:
+            scope.global_names.add(item.name.value)
+        return False
+
+    def visit_Nonlocal(self, node: cst.Nonlocal) -> bool:
+        return False  # the name stays local to an enclosing function: nothing global
+
+    def visit_MatchAs(self, node: cst.MatchAs) -> bool:
+        if node.name is not None:
+            self._bind(node.name)
+        if node.pattern is not None:
+            node.pattern.visit(self)
+        return False
+
+    def visit_MatchStar(self, node: cst.MatchStar) -> bool:
+        if node.name is not None:
+            self._bind(node.name)
+        return False
+
+    def visit_MatchMapping(self, node: cst.MatchMapping) -> bool:
+        for element in node.elements:
+            element.visit(self)
+        if node.rest is not None:
+            self._bind(node.rest)
+        return False
+
+    def visit_MatchKeywordElement(self, node: cst.MatchKeywordElement) -> bool:
+        node.pattern.visit(self)
+        return False
+
+    # -- scopes that are functions without being symbols ---------------------
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        for param in _all_params(node.params):
+            if param.default is not None:
+                param.default.visit(self)
+        scope = _Scope("function", assigned={p.name.value for p in _all_params(node.params)})
+        self._push(scope)
+        node.body.visit(self)
+        self._pop()
+        return False
+
+    def visit_ListComp(self, node: cst.ListComp) -> bool:
+        return self._comprehension(node.for_in, (node.elt,))
+
+    def visit_SetComp(self, node: cst.SetComp) -> bool:
+        return self._comprehension(node.for_in, (node.elt,))
+
+    def visit_GeneratorExp(self, node: cst.GeneratorExp) -> bool:
+        return self._comprehension(node.for_in, (node.elt,))
+
+    def visit_DictComp(self, node: cst.DictComp) -> bool:
+        return self._comprehension(node.for_in, (node.key, node.value))
+
+    def _comprehension(self, for_in: cst.CompFor, parts: Sequence[cst.CSTNode]) -> bool:
+        self._push(_Scope("function"))
+        comp: cst.CompFor | None = for_in
+        while comp is not None:
+            self._bind(comp.target)
+            comp.iter.visit(self)
+            for cond in comp.ifs:
+                cond.visit(self)
+            comp = comp.inner_for_in
+        for part in parts:
+            part.visit(self)
+        self._pop()
+        return False
+
+    # -- uses -----------------------------------------------------------------
+
+    def visit_Name(self, node: cst.Name) -> bool:
+        self._use((node.value,))
+        return False
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        attrs: list[str] = []
+        base: cst.BaseExpression = node
+        while isinstance(base, cst.Attribute):
+            attrs.append(base.attr.value)
+            self._owner.tokens.append(base.attr.value)
+            base = base.value
+        attrs.reverse()
+        if isinstance(base, cst.Name):
+            self._owner.tokens.append(base.value)
+            self._use((base.value, *attrs))
+            return False
+        if _is_super_call(base):
+            classname = self._scopes[-1].qualname
+            self._owner.refs.add(Ref(RefKind.SUPER, (classname, attrs[0])))
+            self._attrs(attrs[1:])
+            base.visit(self)
+            return False
+        self._attrs(attrs)
+        base.visit(self)
+        return False
+
+    def visit_Arg(self, node: cst.Arg) -> bool:
+        if node.keyword is not None:
+            self._owner.tokens.append(f"kw:{node.keyword.value}")
+        if node.star:
+            self._owner.tokens.append(node.star)
+        node.value.visit(self)
+        return False
+
+    def visit_SimpleString(self, node: cst.SimpleString) -> bool:
+        body = _string_body(node.value)
+        if _INTERESTING_STRING.match(body):
+            self._owner.refs.add(Ref(RefKind.STRING, (body,)))
+        return False
+
+    def visit_Call(self, node: cst.Call) -> bool:
+        chain = _chain(node.func)
+        if chain and chain[-1] == "usefixtures":
+            self._owner.usefixtures.extend(s for s in (_string_arg(a) for a in node.args) if s)
+        elif chain in (("importlib", "import_module"), ("import_module",), ("__import__",)):
+            literal = _string_arg(node.args[0]) if node.args else None
+            if literal is not None and not literal.startswith("."):
+                self._owner.refs.add(Ref(RefKind.IMPORT, (literal,)))
+            else:
+                self._owner.refs.add(Ref(RefKind.STRING, ("*dynamic-import*",)))
+                self._dynamic.append("dynamic import with a computed module name")
+        return True
+
+    # -- helpers --------------------------------------------------------------
+
+    def _prefix(self) -> str:
+        return "".join(c + "." for c in self._class_stack)
+
+    def _at_module_level(self) -> bool:
+        return self._scopes[-1].kind == "module"
+
+    def _enter_def(
+        self, name: str, kind: SymbolKind, decorators: Sequence[cst.Decorator]
+    ) -> tuple[str, _Sym | None, _Sym]:
+        outer = self._owner
+        qualname = self._prefix() + name
+        line = self._next_def_line(name)
+        if not self._symbol_level:
+            self._owner.tokens.append(f"{kind.value}:{name}")
+            return qualname, None, outer
+        sym = self._new_symbol(qualname, kind, line)
+        sym.tokens.append(f"{kind.value}:{name}")
+        sym.decorators = [c for c in (_chain(d.decorator) for d in decorators) if c]
+        sym.fixture = _fixture(name, decorators)
+        self._owner = sym
+        if kind is SymbolKind.FUNCTION:
+            self._symbol_level = False
+        return qualname, sym, outer
+
+    def _leave_def(self, outer: _Sym) -> None:
+        self._owner = outer
+        self._symbol_level = outer.kind in (SymbolKind.MODULE, SymbolKind.CLASS) and (
+            outer.kind is SymbolKind.MODULE or bool(self._class_stack)
+        )
+
+    def _next_def_line(self, name: str) -> int:
+        lines = self._def_lines
+        while self._def_index < len(lines):
+            found, line = lines[self._def_index]
+            self._def_index += 1
+            if found == name:
+                return line
+        return 0
+
+    def _new_symbol(self, qualname: str, kind: SymbolKind, line: int) -> _Sym:
+        sym = _Sym(qualname, kind, line)
+        self._syms.append(sym)
+        return sym
+
+    def _bind(self, target: cst.CSTNode) -> None:
+        if isinstance(target, cst.Name):
+            scope = self._scopes[-1]
+            if scope.kind == "function" and target.value in scope.global_names:
+                self._owner.refs.add(Ref(RefKind.WRITE, (target.value,)))
+            else:
+                scope.assigned.add(target.value)
+            self._owner.tokens.append(f"bind:{target.value}")
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                self._bind(element.value)
+        elif isinstance(target, cst.StarredElement):
+            self._bind(target.value)
+        else:
+            target.visit(self)  # x.attr = ..., x[i] = ...: reads x
+
+    def _use(self, chain: tuple[str, ...]) -> None:
+        self._scopes[-1].uses.append(_Use(chain, self._owner))
+
+    def _attrs(self, attrs: Iterable[str]) -> None:
+        for attr in attrs:
+            self._owner.refs.add(Ref(RefKind.ATTR, (attr,)))
+
+    def _push(self, scope: _Scope) -> None:
+        self._scopes.append(scope)
+
+    def _pop(self) -> None:
+        self._close_scope(self._scopes.pop())
+
+    def _close_scope(self, scope: _Scope) -> None:
+        parent = self._scopes[-1] if self._scopes else None
+        for use in scope.uses:
+            name = use.chain[0]
+            if scope.kind == "module" or name in scope.global_names:
+                self._global(use)
+            elif scope.kind == "class":
+                if use.direct and name in scope.assigned:
+                    use.owner.refs.add(Ref(RefKind.CLASS_LOCAL, (scope.qualname, *use.chain)))
+                    continue
+                self._propagate(use, parent)
+            elif name in scope.assigned:
+                self._local(use, scope)
+            else:
+                self._propagate(use, parent)
+
+    def _propagate(self, use: _Use, parent: _Scope | None) -> None:
+        if parent is None:
+            return
+        use.direct = False
+        parent.uses.append(use)
+
+    def _global(self, use: _Use) -> None:
+        use.owner.refs.add(Ref(RefKind.GLOBAL, use.chain))
+
+    def _local(self, use: _Use, scope: _Scope) -> None:
+        imported = scope.imports.get(use.chain[0])
+        if imported is not None:
+            prefix, level = imported
+            use.owner.refs.add(Ref(RefKind.IMPORT, (*prefix, *use.chain[1:]), level))
+            return
+        rest = use.chain[1:]
+        if not rest:
+            return
+        if use.chain[0] == scope.self_name and scope.qualname:
+            use.owner.refs.add(Ref(RefKind.SELF, (scope.qualname, rest[0])))
+            rest = rest[1:]
+        self._attrs(rest)
+
+
+def _token(node: cst.CSTNode) -> str:
+    if isinstance(node, _LEAF_VALUE):
+        return f"{type(node).__name__}:{node.value}"
+    if isinstance(node, cst.SimpleString):
+        return "str:" + _string_body(node.value, keep_prefix=True)
+    return type(node).__name__
+
+
+def _string_body(value: str, keep_prefix: bool = False) -> str:
+    start = 0
+    while start < len(value) and value[start] not in "'\"":
+        start += 1
+    quote = value[start : start + 3] if value[start : start + 3] in ('"""', "'''") else value[start : start + 1]
+    body = value[start + len(quote) : len(value) - len(quote)]
+    return value[:start].lower() + ":" + body if keep_prefix else body
+
+
+def _signature(node: cst.FunctionDef) -> str:
+    params = node.params
+    parts = [p.name.value for p in params.posonly_params]
+    parts.append("/")
+    parts.extend(p.name.value for p in params.params)
+    star = params.star_arg
+    parts.append("*" + (star.name.value if isinstance(star, cst.Param) else ""))
+    parts.extend(p.name.value for p in params.kwonly_params)
+    if params.star_kwarg is not None:
+        parts.append("**" + params.star_kwarg.name.value)
+    return ("async " if node.asynchronous else "") + "sig:" + ",".join(parts)
+
+
+def _is_docstring(stmt: cst.CSTNode) -> bool:
+    return (
+        isinstance(stmt, cst.SimpleStatementLine)
+        and len(stmt.body) == 1
+        and isinstance(stmt.body[0], cst.Expr)
+        and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    )
+
+
+def _is_main_guard(test: cst.BaseExpression) -> bool:
+    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+        return False
+    left, right = test.left, test.comparisons[0].comparator
+    values = {getattr(left, "value", None), getattr(right, "value", None)}
+    return "__name__" in values and bool(values & {'"__main__"', "'__main__'"})
+
+
+def _dotted(node: cst.CSTNode) -> str:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        return _dotted(node.value) + "." + node.attr.value
+    raise TypeError(f"not a dotted name: {type(node).__name__}")
+
+
+def _as_name(asname: cst.AsName) -> str:
+    assert isinstance(asname.name, cst.Name)
+    return asname.name.value
+
+
+def _chain(node: cst.CSTNode) -> tuple[str, ...]:
+    """``a.b.c`` -> ("a", "b", "c"); ``a.b(...)`` -> ("a", "b"); anything else -> ()."""
+    if isinstance(node, cst.Call):
+        node = node.func
+    parts: list[str] = []
+    while isinstance(node, cst.Attribute):
+        parts.append(node.attr.value)
+        node = node.value
+    if not isinstance(node, cst.Name):
+        return ()
+    parts.append(node.value)
+    return tuple(reversed(parts))
+
+
+def _is_super_call(node: cst.CSTNode) -> bool:
+    return isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "super"
+
+
+def _all_params(params: cst.Parameters) -> list[cst.Param]:
+    found = [*params.posonly_params, *params.params, *params.kwonly_params]
+    for star in (params.star_arg, params.star_kwarg):
+        if isinstance(star, cst.Param):
+            found.append(star)
+    return found
+
+
+def _bound_names(line: cst.SimpleStatementLine) -> list[str] | None:
+    """The names a module/class-level line binds by assignment, or None."""
+    if len(line.body) != 1:
+        return None
+    stmt = line.body[0]
+    targets: list[cst.BaseExpression]
+    if isinstance(stmt, cst.Assign):
+        targets = [t.target for t in stmt.targets]
+    elif isinstance(stmt, (cst.AnnAssign, cst.AugAssign)):
+        targets = [stmt.target]
+    else:
+        return None
+    names: list[str] = []
+    for target in targets:
+        names.extend(_target_names(target))
+    return names or None
+
+
+def _target_names(target: cst.BaseExpression) -> list[str]:
+    if isinstance(target, cst.Name):
+        return [target.value]
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return [n for e in target.elements for n in _target_names(e.value)]
+    if isinstance(target, cst.StarredElement):
+        return _target_names(target.value)
+    return []
+
+
+def _literal_strings(stmt: cst.BaseSmallStatement) -> list[str] | None:
+    value = getattr(stmt, "value", None)
+    if not isinstance(value, (cst.List, cst.Tuple)):
+        return None
+    found = []
+    for element in value.elements:
+        if not isinstance(element.value, cst.SimpleString):
+            return None
+        found.append(_string_body(element.value.value))
+    return found
+
+
+def _string_arg(arg: cst.Arg) -> str | None:
+    if isinstance(arg.value, cst.SimpleString) and arg.keyword is None:
+        return _string_body(arg.value.value)
+    return None
+
+
+def _fixture(name: str, decorators: Sequence[cst.Decorator]) -> Fixture | None:
+    for deco in decorators:
+        chain = _chain(deco.decorator)
+        if not chain or chain[-1] not in ("fixture", "yield_fixture"):
+            continue
+        fixture_name, autouse = name, False
+        if isinstance(deco.decorator, cst.Call):
+            for arg in deco.decorator.args:
+                keyword = arg.keyword.value if arg.keyword is not None else None
+                if keyword == "name" and isinstance(arg.value, cst.SimpleString):
+                    fixture_name = _string_body(arg.value.value)
+                elif keyword == "autouse":
+                    autouse = not (isinstance(arg.value, cst.Name) and arg.value.value == "False")
+        return Fixture(fixture_name, autouse)
+    return None
+
+
+def _freeze(sym: _Sym) -> Symbol:
+    digest = hashlib.blake2b("\x00".join(sym.tokens).encode(), digest_size=12).hexdigest()
+    return Symbol(
+        qualname=sym.qualname,
+        kind=sym.kind,
+        line=sym.line,
+        fingerprint=digest,
+        refs=tuple(sorted(sym.refs, key=lambda r: (r.kind.value, r.chain, r.level))),
+        targets=tuple(sym.targets),
+        params=sym.params,
+        bases=tuple(sym.bases),
+        fixture=sym.fixture,
+        usefixtures=tuple(dict.fromkeys(sym.usefixtures)),
+        decorators=tuple(sym.decorators),
+        is_static=sym.is_static,
+    )
+
+
+def _merge(old: Symbol | None, new: Symbol) -> Symbol:
+    """Two definitions of one qualname (``if``/``else`` branches, redefinitions) are one symbol."""
+    if old is None:
+        return new
+    digest = hashlib.blake2b((old.fingerprint + new.fingerprint).encode(), digest_size=12).hexdigest()
+    return Symbol(
+        qualname=old.qualname,
+        kind=old.kind,
+        line=old.line or new.line,
+        fingerprint=digest,
+        refs=tuple(dict.fromkeys((*old.refs, *new.refs))),
+        targets=tuple(dict.fromkeys((*old.targets, *new.targets))),
+        params=tuple(dict.fromkeys((*old.params, *new.params))),
+        bases=tuple(dict.fromkeys((*old.bases, *new.bases))),
+        fixture=old.fixture or new.fixture,
+        usefixtures=tuple(dict.fromkeys((*old.usefixtures, *new.usefixtures))),
+        decorators=tuple(dict.fromkeys((*old.decorators, *new.decorators))),
+        is_static=old.is_static and new.is_static,
+    )

@@ -1,0 +1,182 @@
+"""④ Git: a revision -> the base commit, the project's files and ``FileChange`` values.
+
+The only module that imports GitPython. It talks to git through its plain
+command interface (``repo.git.<command>``): one ``diff --name-status`` against
+the base (committed, staged and unstaged changes at once), one ``ls-files`` for
+untracked files, and one persistent ``cat-file --batch`` process for the base's
+blobs. Revisions are validated and passed after ``--end-of-options`` so that
+nothing the user types can reach git as an option.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path, PurePosixPath
+
+from impactsel.errors import GitError
+from impactsel.model import ChangeStatus, FileChange
+
+# Neutralise the user's git configuration: no external diff drivers, no colour,
+# no quoting of unusual paths, the same rename detection everywhere.
+_GIT_FLAGS = ("-c", "core.quotepath=off", "-c", "diff.renames=true", "-c", "color.ui=false")
+_REVISION = re.compile(r"^[^\s\-~^:][^\s:]*(?:[~^][0-9]*)*$|^@$|^HEAD(?:[~^][0-9]*)*$")
+
+
+class Repository:
+    """A git working tree, read only."""
+
+    def __init__(self, path: Path) -> None:
+        import git  # GitPython costs ~0.3 s to import: only paths that need git pay it
+
+        self._git_module = git
+        try:
+            self._repo = git.Repo(path, search_parent_directories=True)
+        except git.exc.InvalidGitRepositoryError:
+            raise GitError(
+                f"{path} is not inside a git repository; run impactsel in a git checkout (or pass --root)",
+                slug="not-a-repo",
+            ) from None
+        except git.exc.NoSuchPathError:
+            raise GitError(f"{path} does not exist; pass an existing directory with --root", slug="not-a-repo") from None
+        except git.exc.GitCommandNotFound:
+            raise GitError("git is not installed or not on PATH; install git", slug="no-git") from None
+        if self._repo.bare or self._repo.working_tree_dir is None:
+            raise GitError(f"{path} is a bare repository; run impactsel in a working tree", slug="not-a-repo")
+        self.root = Path(self._repo.working_tree_dir)
+
+    def base(self, revision: str) -> str:
+        """The merge base of ``revision`` and HEAD (what ``git diff REV...`` compares with)."""
+        if not _REVISION.match(revision) or revision.startswith("-"):
+            raise GitError(f"{revision!r} is not a valid revision; pass a branch, tag or commit", slug="bad-revision")
+        head = self._run("rev-parse", "--verify", "--quiet", "HEAD^{commit}", check=False)
+        if not head:
+            raise GitError(
+                "the repository has no commits yet; commit once, then select tests against that commit",
+                slug="no-commits",
+            )
+        commit = self._run("rev-parse", "--verify", "--quiet", "--end-of-options", f"{revision}^{{commit}}", check=False)
+        if not commit:
+            hint = self._missing_revision_hint(revision)
+            raise GitError(f"unknown revision {revision!r}; {hint}", slug="unknown-revision")
+        base = self._run("merge-base", "--end-of-options", commit, head, check=False)
+        if not base:
+            if self._is_shallow():
+                raise GitError(
+                    f"{revision!r} and HEAD have no common ancestor in this shallow clone; "
+                    "fetch more history (git fetch --deepen=200, or fetch-depth: 0 in CI)",
+                    slug="shallow",
+                )
+            raise GitError(
+                f"{revision!r} and HEAD have no common ancestor; pass a revision that HEAD descends from",
+                slug="no-merge-base",
+            )
+        return base
+
+    def files(self) -> list[str]:
+        """Every file of the work tree that git tracks or would track (not ignored)."""
+        out = self._run("ls-files", "-z", "--cached", "--others", "--exclude-standard")
+        root = self.root
+        found = []
+        for rel in dict.fromkeys(p for p in out.split("\0") if p):
+            full = root / rel
+            if full.is_file() and not _escapes(full, root):
+                found.append(rel)
+        return found
+
+    def changes(self, base: str) -> list[FileChange]:
+        """Every file that differs between ``base`` and the work tree, untracked ones included."""
+        out = self._run("diff", "-z", "--name-status", "-M", "--no-ext-diff", "--no-textconv", "--end-of-options", base)
+        fields = [f for f in out.split("\0")]
+        changes: list[FileChange] = []
+        i = 0
+        while i < len(fields) and fields[i]:
+            status = fields[i]
+            if status[0] in "RC":
+                old, new = fields[i + 1], fields[i + 2]
+                i += 3
+                changes.append(self._change(base, status[0], new, old))
+            else:
+                path = fields[i + 1]
+                i += 2
+                changes.append(self._change(base, status[0], path, None))
+        untracked = self._run("ls-files", "-z", "--others", "--exclude-standard")
+        for path in (p for p in untracked.split("\0") if p):
+            changes.append(self._change(base, "A", path, None))
+        return changes
+
+    def read_base(self, base: str, path: str) -> bytes | None:
+        """The content of ``path`` at ``base``, or None where it does not exist there."""
+        try:
+            _, kind, _, data = self._repo.git.get_object_data(f"{base}:{path}")
+        except (ValueError, self._git_module.exc.GitCommandError):
+            return None
+        return data if kind == b"blob" or kind == "blob" else None
+
+    # Private
+
+    def _change(self, base: str, code: str, path: str, old_path: str | None) -> FileChange:
+        full = self.root / path
+        new = None
+        if code != "D" and full.is_file() and not _escapes(full, self.root):
+            new = full.read_bytes()
+        old = None if code == "A" else self.read_base(base, old_path or path)
+        if code == "C":  # a copy: the source is unchanged
+            old, old_path, code = None, None, "A"
+        status = {"A": ChangeStatus.ADDED, "D": ChangeStatus.DELETED, "R": ChangeStatus.RENAMED}.get(
+            code, ChangeStatus.MODIFIED
+        )
+        if new is None and status is not ChangeStatus.DELETED:
+            status = ChangeStatus.DELETED  # deleted in the work tree, not yet in the index
+        return FileChange(
+            path=PurePosixPath(path),
+            status=status,
+            old_path=PurePosixPath(old_path) if old_path else None,
+            old_text=_decode(old),
+            new_text=_decode(new),
+            binary=any(d is not None and _decode(d) is None for d in (old, new)),
+        )
+
+    def _run(self, *args: str, check: bool = True) -> str:
+        try:
+            return str(self._repo.git.execute(["git", *_GIT_FLAGS, *args], strip_newline_in_stdout=False)).strip("\n")
+        except self._git_module.exc.GitCommandError as exc:
+            if not check:
+                return ""
+            stderr = str(exc.stderr).strip().strip("'").strip()
+            raise GitError(f"git {args[0]} failed: {stderr.splitlines()[-1] if stderr else exc}", slug="git") from None
+
+    def _is_shallow(self) -> bool:
+        return self._run("rev-parse", "--is-shallow-repository", check=False) == "true"
+
+    def _missing_revision_hint(self, revision: str) -> str:
+        if self._is_shallow():
+            return f"this is a shallow clone: fetch it (git fetch origin {revision}, or fetch-depth: 0 in CI)"
+        if "/" in revision:
+            remote, _, branch = revision.partition("/")
+            return f"fetch it first (git fetch {remote} {branch})"
+        return "pass a branch, tag or commit that exists here (git branch -a lists them)"
+
+
+def _escapes(path: Path, root: Path) -> bool:
+    """A symlink that leads outside the repository: never read."""
+    if not os.path.islink(path):
+        return False
+    try:
+        path.resolve().relative_to(root.resolve())
+    except ValueError:
+        return True
+    return False
+
+
+def _is_binary(data: bytes | None) -> bool:
+    return data is not None and b"\0" in data[:8192]
+
+
+def _decode(data: bytes | None) -> str | None:
+    if data is None or _is_binary(data):
+        return None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None

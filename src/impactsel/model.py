@@ -1,0 +1,162 @@
+"""Plain data that crosses stage boundaries: nothing in here has behaviour.
+
+Every value is a frozen, slotted dataclass, an enum or a ``NewType`` so that
+per-file results can be cached, pickled and sent to worker processes.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import NewType, Union
+
+#: ``"pkg.mod:Class.method"``; the module's own top-level code is ``"pkg.mod:<module>"``.
+SymbolId = NewType("SymbolId", str)
+#: ``"tests/test_x.py::TestA::test_b"``, relative to the project root.
+NodeId = NewType("NodeId", str)
+
+MODULE_QUALNAME = "<module>"
+
+
+class SymbolKind(str, enum.Enum):
+    MODULE = "module"  # top-level statements that bind no name
+    CLASS = "class"
+    FUNCTION = "function"  # functions and methods (nested functions belong to them)
+    NAME = "name"  # a module or class level assignment
+    IMPORT = "import"  # a name bound by an import statement
+
+
+class RefKind(str, enum.Enum):
+    GLOBAL = "global"  # dotted chain whose first name is looked up in the module's globals
+    ATTR = "attr"  # attribute of an object of unknown type: every definition of that name
+    SELF = "self"  # attribute of ``self``/``cls``: chain = (class qualname, attribute)
+    SUPER = "super"  # ``super().attr``: chain = (class qualname, attribute)
+    IMPORT = "import"  # an import inside a function body: chain = (module, name?) with level
+    STRING = "string"  # a string literal that may name a module, fixture or file
+    WRITE = "write"  # ``global X`` rebound here: X depends on this symbol
+    CLASS_LOCAL = "class_local"  # a name bound earlier in the same class body
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    kind: RefKind
+    chain: tuple[str, ...]
+    level: int = 0  # relative-import level, for IMPORT refs
+
+
+@dataclass(frozen=True, slots=True)
+class ImportTarget:
+    """What one imported name refers to: ``from <level dots><module> import <name>``.
+
+    ``name`` is ``None`` for ``import a.b`` (the binding is the module ``a`` itself,
+    or ``a.b`` with ``as``).
+    """
+
+    module: str
+    name: str | None
+    level: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Fixture:
+    name: str
+    autouse: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Symbol:
+    qualname: str  #: ``"Class.method"``; MODULE_QUALNAME for the module node
+    kind: SymbolKind
+    line: int  #: first line (decorators included)
+    fingerprint: str  #: hash of its own code, comments and layout left out
+    refs: tuple[Ref, ...] = ()
+    targets: tuple[ImportTarget, ...] = ()  #: for IMPORT symbols (several when rebound)
+    params: tuple[str, ...] = ()  #: function parameter names (fixture requests)
+    bases: tuple[tuple[str, ...], ...] = ()  #: class bases as dotted chains
+    fixture: Fixture | None = None
+    usefixtures: tuple[str, ...] = ()
+    decorators: tuple[tuple[str, ...], ...] = ()  #: dotted decorator chains
+    is_static: bool = False  #: a staticmethod (no ``self``)
+
+
+@dataclass(frozen=True, slots=True)
+class FileSymbols:
+    """What one file's content defines and uses, independent of where it lives."""
+
+    symbols: tuple[Symbol, ...]
+    star_imports: tuple[ImportTarget, ...] = ()
+    all_names: tuple[str, ...] | None = None  #: a literal ``__all__``
+    imports: tuple[ImportTarget, ...] = ()  #: every top-level import (they run on import)
+    dynamic: tuple[str, ...] = ()  #: reasons the analysis of this file is not sure
+
+
+@dataclass(frozen=True, slots=True)
+class ParseFailure:
+    message: str
+    line: int = 0
+
+
+ExtractResult = Union[FileSymbols, ParseFailure]
+
+
+class Role(str, enum.Enum):
+    SOURCE = "source"
+    TEST = "test"
+    CONFTEST = "conftest"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    path: PurePosixPath  #: relative to the project root
+    module: str  #: canonical dotted module name
+    aliases: tuple[str, ...]  #: other names the file can be imported as
+    role: Role
+
+
+class ChangeStatus(str, enum.Enum):
+    ADDED = "added"
+    DELETED = "deleted"
+    MODIFIED = "modified"
+    RENAMED = "renamed"
+
+
+@dataclass(frozen=True, slots=True)
+class FileChange:
+    path: PurePosixPath  #: new path (old path for deletions)
+    status: ChangeStatus
+    old_path: PurePosixPath | None = None  #: for renames
+    old_text: str | None = None  #: content at the base (None when added)
+    new_text: str | None = None  #: content in the work tree (None when deleted)
+    binary: bool = False
+
+
+class ChangeCause(str, enum.Enum):
+    ADDED = "added"
+    MODIFIED = "modified"
+    DELETED = "deleted"
+    FILE = "file"  # a non-Python file named by code
+
+
+@dataclass(frozen=True, slots=True)
+class ChangedSymbol:
+    id: SymbolId
+    cause: ChangeCause
+    path: PurePosixPath
+
+
+@dataclass(frozen=True, slots=True)
+class SelectedTest:
+    nodeid: NodeId
+    via: tuple[str, ...]  #: chain of graph nodes from a changed symbol to the test
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    base: str
+    changed: tuple[ChangedSymbol, ...]
+    tests: tuple[SelectedTest, ...]
+    total_tests: int
+    run_all: str | None = None  #: why every test is selected, when it is
+    test_roots: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = field(default_factory=tuple)

@@ -1,0 +1,262 @@
+"""The use case: ``Settings`` -> ``Selection``, the tests a change since a revision can affect.
+
+Reads as the pipeline: find the base and the changes (git), discover and extract
+the project's modules, turn changed files into changed symbols, resolve the
+symbol graph, collect the tests, walk from the changes to the tests. Every place
+where the analysis cannot be sure widens the selection and records why.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import time
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+from impactsel import changes as changes_stage
+from impactsel.collect import TEST_PREFIX, TestItem, collect, test_edges
+from impactsel.config import Settings
+from impactsel.discover import discover, module_name
+from impactsel.extract import extract
+from impactsel.gitdiff import Repository
+from impactsel.graph import SymbolGraph
+from impactsel.model import (
+    ChangeCause,
+    ChangedSymbol,
+    ChangeStatus,
+    ExtractResult,
+    FileChange,
+    FileSymbols,
+    NodeId,
+    ParseFailure,
+    RefKind,
+    SelectedTest,
+    Selection,
+    SourceFile,
+    SymbolId,
+)
+from impactsel.resolve import Project, module_node, name_node
+
+
+@dataclass
+class Analysis:
+    """Everything a run worked out, for the report, ``why`` and ``graph``."""
+
+    selection: Selection
+    graph: SymbolGraph
+    reached: dict[str, str | None]
+    items: list[TestItem]
+    seconds: float
+    notes: list[str] = field(default_factory=list)
+
+
+def select_tests(settings: Settings) -> Selection:
+    """The tests that the changes since ``settings.since`` can affect."""
+    return analyse(settings).selection
+
+
+def analyse(settings: Settings) -> Analysis:
+    started = time.perf_counter()
+    assert settings.since is not None
+    repo = Repository(settings.root)
+    prefix = _prefix(repo, settings)
+    base = repo.base(settings.since)
+    paths = [p for p in (_strip(prefix, f) for f in repo.files()) if p is not None]
+    file_changes = _project_changes(repo.changes(base), prefix)
+    sources = discover(paths, settings.pytest)
+    results = {s: _extract_file(settings, s) for s in sources}
+    changed, notes, run_all, extra_modules, file_changes_left = _changed_symbols(settings, sources, results, file_changes)
+    project = Project(results, extra_modules)
+    items = collect(project, settings.pytest)
+    graph = SymbolGraph.from_edges([*project.edges(), *test_edges(items)])
+    seeds, more_notes, file_run_all = _seeds(project, changed, file_changes_left, results)
+    notes += more_notes
+    run_all = run_all or file_run_all
+    reached = graph.find_upstream(seeds)
+    selected = _selected(items, reached, graph, settings)
+    selection = Selection(
+        base=base,
+        changed=tuple(changed),
+        tests=tuple(selected),
+        total_tests=len(items),
+        run_all=run_all,
+        test_roots=_test_roots(items, settings),
+        warnings=tuple(notes),
+    )
+    return Analysis(selection, graph, reached, items, time.perf_counter() - started, notes)
+
+
+# Private
+
+
+def _prefix(repo: Repository, settings: Settings) -> PurePosixPath:
+    try:
+        rel = settings.root.resolve().relative_to(repo.root.resolve())
+    except ValueError:
+        return PurePosixPath(".")
+    return PurePosixPath(rel.as_posix())
+
+
+def _strip(prefix: PurePosixPath, path: str | PurePosixPath) -> str | None:
+    posix = PurePosixPath(path)
+    if str(prefix) == ".":
+        return str(posix)
+    if prefix not in posix.parents:
+        return None
+    return str(posix.relative_to(prefix))
+
+
+def _project_changes(file_changes: list[FileChange], prefix: PurePosixPath) -> list[FileChange]:
+    kept = []
+    for change in file_changes:
+        path = _strip(prefix, change.path)
+        if path is None:
+            continue
+        old = _strip(prefix, change.old_path) if change.old_path else None
+        kept.append(
+            FileChange(
+                PurePosixPath(path),
+                change.status,
+                PurePosixPath(old) if old else None,
+                change.old_text,
+                change.new_text,
+                change.binary,
+            )
+        )
+    return kept
+
+
+def _extract_file(settings: Settings, source: SourceFile) -> ExtractResult:
+    try:
+        data = (settings.root / source.path).read_bytes()
+    except OSError as exc:
+        return ParseFailure(f"cannot read: {exc.strerror}")
+    return _extract_bytes(data)
+
+
+def _extract_bytes(data: bytes) -> ExtractResult:
+    if b"\0" in data[:8192]:
+        return ParseFailure("binary content in a .py file")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return ParseFailure("not UTF-8 text")
+    return extract(text)
+
+
+def _changed_symbols(
+    settings: Settings,
+    sources: tuple[SourceFile, ...],
+    results: dict[SourceFile, ExtractResult],
+    file_changes: list[FileChange],
+) -> tuple[list[ChangedSymbol], list[str], str | None, set[str], list[FileChange]]:
+    by_path = {s.path: s for s in sources}
+    packages = {s.path.parent for s in sources if s.path.name == "__init__.py"}
+    changed: list[ChangedSymbol] = []
+    notes: list[str] = []
+    run_all: str | None = None
+    old_modules: set[str] = set()
+    others: list[FileChange] = []
+    for change in file_changes:
+        path = change.path
+        if _matches_any(path, settings.ignore):
+            continue
+        if _matches_any(path, settings.run_all_on) or (
+            change.old_path is not None and _matches_any(change.old_path, settings.run_all_on)
+        ):
+            run_all = run_all or f"{path} changed: it configures the project or its tests"
+            continue
+        old_path = change.old_path or path
+        if path.suffix != ".py" and old_path.suffix != ".py":
+            others.append(change)
+            continue
+        new_source = by_path.get(path) if change.status is not ChangeStatus.DELETED else None
+        old_module = module_name(old_path, packages) if change.status is not ChangeStatus.ADDED else None
+        old_result: ExtractResult | None = None
+        if old_module is not None and old_path.suffix == ".py":
+            old_result = (
+                _extract_bytes(change.old_text.encode()) if change.old_text is not None else ParseFailure("not UTF-8 text")
+            )
+            old_modules.add(old_module)
+        new_result = results.get(new_source) if new_source is not None else None
+        found, reason = changes_stage.compare(
+            path, old_module, old_result, new_source.module if new_source else None, new_result
+        )
+        changed += found
+        if reason:
+            notes.append(reason)
+    return changed, notes, run_all, old_modules, others
+
+
+def _seeds(
+    project: Project,
+    changed: list[ChangedSymbol],
+    others: list[FileChange],
+    results: dict[SourceFile, ExtractResult],
+) -> tuple[list[str], list[str], str | None]:
+    seeds: list[str] = [c.id for c in changed]
+    for item in changed:
+        if item.cause is ChangeCause.DELETED:
+            seeds.append(name_node(item.id.rpartition(":")[2].rpartition(".")[2]))
+    notes: list[str] = []
+    run_all = None
+    for change in others:
+        named = _symbols_naming(change.path, results)
+        if named:
+            seeds.extend(named)
+            changed.extend(ChangedSymbol(SymbolId(s), ChangeCause.FILE, change.path) for s in named)
+            notes.append(f"{change.path} changed: selecting the tests of the code that names it")
+        else:
+            run_all = run_all or f"{change.path} changed and no code names it: every test is selected"
+    if seeds or others:
+        for source, result in results.items():
+            if isinstance(result, ParseFailure) and not any(c.path == source.path for c in changed):
+                seeds.append(module_node(source.module))
+                notes.append(f"{source.path} cannot be analysed ({result.message}): its users are selected")
+    return seeds, notes, run_all
+
+
+def _symbols_naming(path: PurePosixPath, results: dict[SourceFile, ExtractResult]) -> list[str]:
+    """Symbols whose string literals name ``path``: its file name, or a directory above it."""
+    names = {path.name, str(path)}
+    dirs = {p for p in path.parent.parts}
+    found = []
+    for source, result in results.items():
+        if not isinstance(result, FileSymbols):
+            continue
+        for sym in result.symbols:
+            for ref in sym.refs:
+                if ref.kind is not RefKind.STRING:
+                    continue
+                text = ref.chain[0]
+                tail = text.rstrip("/").rpartition("/")[2]
+                if text in names or tail == path.name or text.endswith("/" + str(path)) or tail in dirs:
+                    found.append(f"{source.module}:{sym.qualname}")
+                    break
+    return found
+
+
+def _selected(
+    items: list[TestItem], reached: dict[str, str | None], graph: SymbolGraph, settings: Settings
+) -> list[SelectedTest]:
+    selected = []
+    for item in items:
+        node = TEST_PREFIX + item.nodeid
+        if node in reached:
+            selected.append(SelectedTest(item.nodeid, graph.chain(reached, node)[:-1]))
+    for nodeid in settings.always_run:
+        selected.append(SelectedTest(NodeId(nodeid), ("always-run",)))
+    unique = {s.nodeid: s for s in selected}
+    return sorted(unique.values(), key=lambda s: s.nodeid)
+
+
+def _test_roots(items: list[TestItem], settings: Settings) -> tuple[str, ...]:
+    if settings.pytest.testpaths:
+        return settings.pytest.testpaths
+    roots = {item.path.parts[0] for item in items}
+    return tuple(sorted(roots)) or (".",)
+
+
+def _matches_any(path: PurePosixPath, globs: tuple[str, ...]) -> bool:
+    text = str(path)
+    return any(fnmatch.fnmatch(text, g) or ("/" not in g and fnmatch.fnmatch(path.name, g)) for g in globs)

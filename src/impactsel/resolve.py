@@ -1,0 +1,415 @@
+"""③ Name resolution: every file's ``FileSymbols`` -> dependency edges between symbols.
+
+Input: the project's modules (``SourceFile`` + extraction result). Output: edges
+``(user, used, kind)`` between symbol ids. Names are resolved the way Python
+would at run time, as far as a static reading can tell: module globals, imports
+of every form (relative, re-exports, star imports honouring ``__all__``),
+attribute chains through modules and classes, ``self``/``super()`` through the
+class hierarchy. Where a name cannot be pinned down the user depends on more,
+never on nothing: on every definition of that attribute name (a ``name:`` node),
+on the whole module, or on a symbol id that does not exist (yet), so that a
+deleted definition still reaches the code that uses it.
+"""
+
+from __future__ import annotations
+
+import builtins
+import enum
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+
+from impactsel.model import (
+    MODULE_QUALNAME,
+    ExtractResult,
+    FileSymbols,
+    ImportTarget,
+    ParseFailure,
+    Ref,
+    RefKind,
+    SourceFile,
+    Symbol,
+    SymbolId,
+    SymbolKind,
+)
+
+_BUILTINS = frozenset(dir(builtins)) | {"__file__", "__name__", "__doc__", "__spec__", "__path__", "__builtins__"}
+
+
+class EdgeKind(str, enum.Enum):
+    USES = "uses"  # a name, call or attribute in the code
+    IMPORT = "import"  # an import statement, or a module importing another
+    MODULE = "module"  # a symbol runs after its module's top-level code
+    INHERIT = "inherit"  # class bodies, base classes, methods called on instances
+    NAME = "name"  # fallback: any definition of that attribute name
+    FIXTURE = "fixture"  # a test requests a fixture
+    TEST = "test"  # a test item runs this code
+    WRITE = "write"  # a global rebound by a function
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    user: str
+    used: str
+    kind: EdgeKind
+
+
+def symbol_id(module: str, qualname: str) -> SymbolId:
+    return SymbolId(f"{module}:{qualname}")
+
+
+def module_node(module: str) -> SymbolId:
+    return symbol_id(module, MODULE_QUALNAME)
+
+
+def name_node(attr: str) -> str:
+    return f"name:{attr}"
+
+
+class Project:
+    """Every module of the project, indexed for name lookups."""
+
+    def __init__(self, files: Mapping[SourceFile, ExtractResult], known_modules: Iterable[str] = ()) -> None:
+        self.files = dict(files)
+        self._by_module: dict[str, list[SourceFile]] = defaultdict(list)
+        self.symbols: dict[str, dict[str, Symbol]] = {}
+        self.failed: set[str] = set()
+        self._is_package: dict[str, bool] = {}
+        for source, result in self.files.items():
+            for name in (source.module, *source.aliases):
+                self._by_module[name].append(source)
+            self._is_package[source.module] = source.path.name == "__init__.py"
+            if isinstance(result, ParseFailure):
+                self.failed.add(source.module)
+                self.symbols[source.module] = {}
+            else:
+                self.symbols[source.module] = {s.qualname: s for s in result.symbols}
+        self.known = set(self._by_module) | set(known_modules)
+        self.top_packages = {m.split(".")[0] for m in self.known}
+        self._by_name: dict[str, list[SymbolId]] = defaultdict(list)
+        for module, table in self.symbols.items():
+            for qualname, sym in table.items():
+                if sym.kind in (SymbolKind.FUNCTION, SymbolKind.CLASS, SymbolKind.NAME):
+                    self._by_name[qualname.rpartition(".")[2]].append(symbol_id(module, qualname))
+
+    def sources(self, module: str) -> list[SourceFile]:
+        return self._by_module.get(module, [])
+
+    def result(self, source: SourceFile) -> ExtractResult:
+        return self.files[source]
+
+    def definitions_named(self, attr: str) -> list[SymbolId]:
+        return self._by_name.get(attr, [])
+
+    def edges(self) -> Iterator[Edge]:
+        """Every edge of the project's symbol graph (name-fallback nodes included)."""
+        used_names: set[str] = set()
+        for source, result in self.files.items():
+            if isinstance(result, FileSymbols):
+                for edge in _ModuleEdges(self, source.module, result).edges():
+                    if edge.used.startswith("name:"):
+                        used_names.add(edge.used[5:])
+                    yield edge
+            elif source.path.name != "__init__.py" and "." in source.module:
+                yield Edge(module_node(source.module), module_node(source.module.rpartition(".")[0]), EdgeKind.MODULE)
+        for attr in sorted(used_names):
+            for target in self.definitions_named(attr):
+                yield Edge(name_node(attr), target, EdgeKind.NAME)
+
+    # -- lookups ----------------------------------------------------------------
+
+    def resolve_dotted(self, parts: tuple[str, ...]) -> set[str]:
+        """An absolute dotted name (``pkg.mod.Class.attr``) -> the nodes it can mean."""
+        for i in range(len(parts), 0, -1):
+            name = ".".join(parts[:i])
+            if name not in self.known:
+                continue
+            sources = self.sources(name)
+            if not sources:  # a module that existed at the base only
+                found = {module_node(name)}
+                if i < len(parts):
+                    found.add(symbol_id(name, parts[i]))
+                return found
+            found = set()
+            for source in sources:
+                if i == len(parts):
+                    found.add(module_node(source.module))
+                else:
+                    found |= self.lookup(source.module, parts[i:], attribute=True)
+            return found
+        if parts and parts[0] in self.top_packages:
+            return {module_node(".".join(parts))}  # a project module that does not exist (any more)
+        return set()  # another distribution's, or the standard library's
+
+    def lookup(self, module: str, chain: tuple[str, ...], attribute: bool = False, seen: frozenset[str] = frozenset()) -> set[str]:
+        """``chain[0]`` looked up in ``module``'s globals, then the attributes that follow."""
+        key = f"{module}:{'.'.join(chain)}"
+        if key in seen:
+            return set()
+        seen = seen | {key}
+        if module in self.failed:
+            return {module_node(module)}
+        table = self.symbols.get(module, {})
+        name = chain[0]
+        if name in table:
+            return self._member(module, name, chain[1:], seen)
+        found: set[str] = set()
+        for star in self._star_imports(module):
+            source = self._absolute(module, star)
+            if self._exports(source, name):
+                found |= self.resolve_dotted((*source.split("."), *chain)) if source else set()
+        if found:
+            return found
+        if not attribute and name in _BUILTINS:
+            return set()
+        found.add(symbol_id(module, name))  # not defined (any more): deleted code still reaches its users
+        for star in self._star_imports(module):
+            source = self._absolute(module, star)
+            if source:
+                found.add(symbol_id(source, name))
+        if not attribute:
+            found.add(name_node(name))  # set by globals() or a plugin: anything of that name
+        if attribute and f"{module}.{name}" in self.known:
+            found |= self.resolve_dotted((*module.split("."), *chain))
+        return found
+
+    def import_parts(self, module: str, target: ImportTarget) -> tuple[str, ...]:
+        """An import target made absolute, as dotted parts."""
+        base = self._absolute(module, target)
+        parts = tuple(p for p in base.split(".") if p)
+        if target.name is not None and target.name != "*":
+            parts = (*parts, target.name)
+        return parts
+
+    def class_hierarchy(self, class_id: str) -> tuple[set[str], set[str], bool]:
+        """(ancestors, descendants, has_foreign_base) of a class symbol id."""
+        ancestors = self._ancestors(class_id, frozenset())
+        descendants: set[str] = set()
+        todo = [class_id]
+        while todo:
+            current = todo.pop()
+            for sub in self._subclasses().get(current, ()):
+                if sub not in descendants:
+                    descendants.add(sub)
+                    todo.append(sub)
+        foreign = any(self._has_foreign_base(c) for c in (class_id, *ancestors))
+        return ancestors, descendants, foreign
+
+    def bases_of(self, class_id: str) -> set[str]:
+        module, _, qualname = class_id.partition(":")
+        sym = self.symbols.get(module, {}).get(qualname)
+        if sym is None or sym.kind is not SymbolKind.CLASS:
+            return set()
+        found: set[str] = set()
+        for base in sym.bases:
+            for target in self._resolve_in_class_scope(module, qualname, base):
+                if self._symbol(target) is not None and self._symbol(target).kind is SymbolKind.CLASS:  # type: ignore[union-attr]
+                    found.add(target)
+        return found
+
+    def symbol(self, node: str) -> Symbol | None:
+        return self._symbol(node)
+
+    # -- private ----------------------------------------------------------------
+
+    def _symbol(self, node: str) -> Symbol | None:
+        module, _, qualname = node.partition(":")
+        return self.symbols.get(module, {}).get(qualname)
+
+    def _member(self, module: str, qualname: str, rest: tuple[str, ...], seen: frozenset[str]) -> set[str]:
+        sym = self.symbols[module][qualname]
+        here = symbol_id(module, qualname)
+        if sym.kind is SymbolKind.IMPORT:
+            found = {here}
+            for target in sym.targets:
+                parts = self.import_parts(module, target)
+                found |= self._follow(parts, rest)
+                if target.name is None and "." in target.module and qualname == target.module.split(".")[0]:
+                    found |= self._follow((qualname,), rest)  # import a.b binds a
+            return found
+        if not rest:
+            return {here}
+        found = {here}
+        member = f"{qualname}.{rest[0]}"
+        table = self.symbols[module]
+        if member in table:
+            return found | self._member(module, member, rest[1:], seen)
+        if sym.kind is SymbolKind.CLASS:
+            hits = self.attribute_in_hierarchy(here, rest[0], include_descendants=False)
+            if hits:
+                return found | hits | {name_node(a) for a in rest[1:]}
+        return found | {name_node(a) for a in rest}
+
+    def _follow(self, parts: tuple[str, ...], rest: tuple[str, ...]) -> set[str]:
+        return self.resolve_dotted((*parts, *rest))
+
+    def attribute_in_hierarchy(self, class_id: str, attr: str, include_descendants: bool = True) -> set[str]:
+        ancestors, descendants, _ = self.class_hierarchy(class_id)
+        classes = {class_id} | ancestors | (descendants if include_descendants else set())
+        found = set()
+        for cls in classes:
+            module, _, qualname = cls.partition(":")
+            if f"{qualname}.{attr}" in self.symbols.get(module, {}):
+                found.add(f"{cls}.{attr}")
+        return found
+
+    def _ancestors(self, class_id: str, seen: frozenset[str]) -> set[str]:
+        found: set[str] = set()
+        for base in self.bases_of(class_id):
+            if base in seen or base == class_id:
+                continue
+            found.add(base)
+            found |= self._ancestors(base, seen | {class_id})
+        return found
+
+    def _has_foreign_base(self, class_id: str) -> bool:
+        module, _, qualname = class_id.partition(":")
+        sym = self.symbols.get(module, {}).get(qualname)
+        if sym is None:
+            return True
+        for base in sym.bases:
+            targets = self._resolve_in_class_scope(module, qualname, base)
+            if not any(self._symbol(t) is not None for t in targets) and base != ("object",):
+                return True
+        return False
+
+    def _subclasses(self) -> dict[str, set[str]]:
+        cached = getattr(self, "_subclass_map", None)
+        if cached is None:
+            cached = defaultdict(set)
+            for module, table in self.symbols.items():
+                for qualname, sym in table.items():
+                    if sym.kind is SymbolKind.CLASS and sym.bases:
+                        for base in self.bases_of(symbol_id(module, qualname)):
+                            cached[base].add(symbol_id(module, qualname))
+            self._subclass_map = cached
+        return cached
+
+    def _resolve_in_class_scope(self, module: str, qualname: str, chain: tuple[str, ...]) -> set[str]:
+        outer = qualname.rpartition(".")[0]
+        if outer and f"{outer}.{chain[0]}" in self.symbols.get(module, {}):
+            return self._member(module, f"{outer}.{chain[0]}", chain[1:], frozenset())
+        return self.lookup(module, chain)
+
+    def _star_imports(self, module: str) -> tuple[ImportTarget, ...]:
+        for source in self.sources(module):
+            result = self.files[source]
+            if isinstance(result, FileSymbols):
+                return result.star_imports
+        return ()
+
+    def _exports(self, module: str, name: str) -> bool:
+        for source in self.sources(module):
+            result = self.files[source]
+            if isinstance(result, FileSymbols):
+                if result.all_names is not None:
+                    return name in result.all_names
+                return not name.startswith("_") and (
+                    any(s.qualname == name for s in result.symbols) or bool(result.star_imports)
+                )
+        return False
+
+    def _absolute(self, module: str, target: ImportTarget) -> str:
+        if target.level == 0:
+            return target.module
+        package = module if self._is_package.get(module) else module.rpartition(".")[0]
+        for _ in range(target.level - 1):
+            package = package.rpartition(".")[0]
+        return ".".join(p for p in (package, target.module) if p)
+
+
+class _ModuleEdges:
+    """The edges that start in one module."""
+
+    def __init__(self, project: Project, module: str, result: FileSymbols) -> None:
+        self.project = project
+        self.module = module
+        self.result = result
+
+    def edges(self) -> Iterator[Edge]:
+        module, project = self.module, self.project
+        here = module_node(module)
+        if "." in module:
+            yield Edge(here, module_node(module.rpartition(".")[0]), EdgeKind.MODULE)
+        for target in self.result.imports:
+            parts = project.import_parts(module, target)
+            for node in project.resolve_dotted(parts):
+                yield Edge(here, node.partition(":")[0] + ":" + MODULE_QUALNAME, EdgeKind.IMPORT)
+        members: dict[str, list[Symbol]] = defaultdict(list)
+        for sym in self.result.symbols:
+            owner, _, _ = sym.qualname.rpartition(".")
+            if owner:
+                members[owner].append(sym)
+        for sym in self.result.symbols:
+            user = symbol_id(module, sym.qualname)
+            if sym.qualname not in (MODULE_QUALNAME, "<main>", "__doc__"):
+                yield Edge(user, here, EdgeKind.MODULE)
+            for ref in sym.refs:
+                for used, kind in self._resolve(sym, ref):
+                    if kind is EdgeKind.WRITE:
+                        yield Edge(used, user, kind)  # the global depends on its writer
+                    elif used != user:
+                        yield Edge(user, used, kind)
+            if sym.kind is SymbolKind.CLASS:
+                yield from self._class_edges(user, sym, members.get(sym.qualname, []))
+
+    def _class_edges(self, user: str, sym: Symbol, members: list[Symbol]) -> Iterator[Edge]:
+        # A class object is made of its body: attributes, and the dunder methods Python
+        # calls implicitly. Where a base class is foreign (a framework, the standard
+        # library), foreign code may call any method back: the class depends on all.
+        _, _, foreign = self.project.class_hierarchy(user)
+        for member in members:
+            last = member.qualname.rpartition(".")[2]
+            if member.kind is not SymbolKind.FUNCTION or foreign or (last.startswith("__") and last.endswith("__")):
+                yield Edge(user, symbol_id(self.module, member.qualname), EdgeKind.INHERIT)
+
+    def _resolve(self, sym: Symbol, ref: Ref) -> Iterator[tuple[str, EdgeKind]]:
+        project, module = self.project, self.module
+        kind = ref.kind
+        if kind is RefKind.GLOBAL:
+            for node in project.lookup(module, ref.chain):
+                yield node, EdgeKind.USES
+        elif kind is RefKind.ATTR:
+            yield name_node(ref.chain[0]), EdgeKind.NAME
+        elif kind is RefKind.SELF:
+            yield from self._self_attr(ref.chain[0], ref.chain[1], include_descendants=True)
+        elif kind is RefKind.SUPER:
+            class_id = symbol_id(module, ref.chain[0])
+            if project.symbol(class_id) is None:
+                yield name_node(ref.chain[1]), EdgeKind.NAME
+                return
+            ancestors, _, _ = project.class_hierarchy(class_id)
+            for cls in ancestors:
+                for hit in project.attribute_in_hierarchy(cls, ref.chain[1], include_descendants=False):
+                    yield hit, EdgeKind.INHERIT
+        elif kind is RefKind.CLASS_LOCAL:
+            qualname = f"{ref.chain[0]}.{ref.chain[1]}"
+            table = project.symbols[module]
+            if qualname in table:
+                for node in project._member(module, qualname, ref.chain[2:], frozenset()):
+                    yield node, EdgeKind.USES
+            else:
+                yield symbol_id(module, qualname), EdgeKind.USES
+        elif kind is RefKind.IMPORT:
+            parts = project.import_parts(module, ImportTarget(".".join(ref.chain), None, ref.level))
+            for node in project.resolve_dotted(parts):
+                yield node, EdgeKind.IMPORT
+        elif kind is RefKind.STRING:
+            text = ref.chain[0]
+            parts = tuple(text.split("."))
+            if len(parts) > 1 and parts[0] in project.top_packages and all(p.isidentifier() for p in parts):
+                for node in project.resolve_dotted(parts):
+                    yield node, EdgeKind.USES
+        elif kind is RefKind.WRITE:
+            yield symbol_id(module, ref.chain[0]), EdgeKind.WRITE
+
+    def _self_attr(self, class_qualname: str, attr: str, include_descendants: bool) -> Iterator[tuple[str, EdgeKind]]:
+        class_id = symbol_id(self.module, class_qualname)
+        hits = set()
+        if self.project.symbol(class_id) is not None:
+            hits = self.project.attribute_in_hierarchy(class_id, attr, include_descendants)
+        if not hits:
+            yield name_node(attr), EdgeKind.NAME  # set on the instance, or a foreign base's
+            return
+        for hit in sorted(hits):
+            yield hit, EdgeKind.INHERIT
