@@ -58,6 +58,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--format", dest="output_format", choices=("ids", "files", "json"), default="ids", help="what to print (default: ids)"
     )
+    parser.add_argument("--cache-dir", metavar="DIR", type=Path, help="cache directory (default: .impactsel_cache)")
+    parser.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     parser.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors")
     parser.add_argument("--version", action="version", version=f"impactsel {__version__}")
     return parser
@@ -77,6 +79,10 @@ def _select(args: argparse.Namespace) -> int:
     if not settings.since:
         raise UsageError("no base revision: pass --since REV (or set since in [tool.impactsel])", slug="no-since")
     settings = dataclasses.replace(settings, output_format=args.output_format, debug=args.debug)
+    if args.cache_dir is not None:
+        settings = dataclasses.replace(settings, cache_dir=args.cache_dir.resolve())
+    if args.no_cache:
+        settings = dataclasses.replace(settings, cache_dir=None)
     analysis = pipeline.analyse(settings)
     selection = analysis.selection
     sys.stdout.write(report.render(selection, settings.output_format))

@@ -47,6 +47,30 @@ CONFIG_FILES = (
     "MANIFEST.in",
 )
 
+#: Files that no test can observe unless code names them: documentation and
+#: repository metadata. A change to one selects nothing (named ones: their users).
+DOC_FILES = (
+    "*.md",
+    "*.rst",
+    "docs/*",
+    "doc/*",
+    "LICENSE*",
+    "LICENCE*",
+    "AUTHORS*",
+    "CHANGES*",
+    "CHANGELOG*",
+    "HISTORY*",
+    "NEWS*",
+    ".github/*",
+    ".gitignore",
+    ".gitattributes",
+    ".editorconfig",
+    ".pre-commit-config.yaml",
+    ".readthedocs.y*ml",
+    "*.png",
+    "*.svg",
+)
+
 _DEFAULT_NORECURSE = ("*.egg", ".*", "_darcs", "build", "CVS", "dist", "node_modules", "venv", "{arch}")
 
 
@@ -65,6 +89,11 @@ class PytestSettings:
     addopts: tuple[str, ...] = ()
     plugins: tuple[str, ...] = ()  #: modules named by ``-p`` in addopts
 
+    @property
+    def doctest_files(self) -> bool:
+        """pytest collects doctests from text files (``--doctest-glob``)."""
+        return any(opt.startswith("--doctest-glob") for opt in self.addopts)
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -73,8 +102,10 @@ class Settings:
     pytest: PytestSettings = field(default_factory=PytestSettings)
     #: globs (relative to the root) whose change selects every test
     run_all_on: tuple[str, ...] = CONFIG_FILES
-    #: globs whose change selects nothing (documentation, say)
-    ignore: tuple[str, ...] = ()
+    #: globs whose change selects only the tests of code naming the file
+    ignore: tuple[str, ...] = DOC_FILES
+    #: where extraction results are cached (None: no cache)
+    cache_dir: Path | None = None
     #: extra tests (node ids) that are always selected
     always_run: tuple[str, ...] = ()
     output_format: str = "ids"
@@ -107,6 +138,13 @@ def load_settings(root: Path, environ: dict[str, str] | None = None) -> Settings
         values["since"] = environ["IMPACTSEL_SINCE"]
     if "run_all_on" in values:
         values["run_all_on"] = CONFIG_FILES + values["run_all_on"]
+    if values["pytest"].doctest_files:
+        values.setdefault("ignore", DOC_FILES)
+        values["ignore"] = tuple(g for g in values["ignore"] if g not in ("*.md", "*.rst", "docs/*", "doc/*"))
+    cache = values.pop("cache_dir", ".impactsel_cache")
+    if environ.get("IMPACTSEL_CACHE_DIR"):
+        cache = environ["IMPACTSEL_CACHE_DIR"]
+    values["cache_dir"] = (root / cache) if cache else None
     return Settings(**values)
 
 
@@ -152,6 +190,7 @@ def _str(value: object) -> str:
 
 _OPTIONS = {
     "since": _str,
+    "cache_dir": _str,
     "run_all_on": _tuple_of_str,
     "ignore": _tuple_of_str,
     "always_run": _tuple_of_str,

@@ -47,7 +47,19 @@ def extract(text: str) -> ExtractResult:
         ``FileSymbols``, or ``ParseFailure`` when the text is not valid Python
         (or nests too deeply for the parser).
     """
-    return _with_deep_stack(_extract, text)
+    try:
+        return _extract(text)
+    except RecursionError:
+        # Machine-generated modules nest hundreds of levels deep: retry on a
+        # thread whose stack and recursion limit are large enough for them.
+        return _with_deep_stack(_extract_or_fail, text)
+
+
+def _extract_or_fail(text: str) -> ExtractResult:
+    try:
+        return _extract(text)
+    except RecursionError:
+        return ParseFailure("nested too deeply to analyse")
 
 
 # Private
@@ -78,23 +90,17 @@ def _extract(text: str) -> ExtractResult:
         module = cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
         return ParseFailure(f"syntax error: {exc.message}", exc.raw_line)
-    except RecursionError:
-        return ParseFailure("nested too deeply to parse")
     except Exception as exc:  # the native parser raises plain errors on some inputs
         return ParseFailure(f"cannot parse: {exc}")
     walker = _Walker(text)
-    try:
-        module.visit(walker)
-    except RecursionError:
-        return ParseFailure("nested too deeply to analyse")
+    module.visit(walker)
     return walker.result()
 
 
 def _with_deep_stack(fn: Callable[[str], T], arg: str) -> T:
     """Run ``fn(arg)`` on a thread with a large stack and recursion limit.
 
-    Machine-generated modules nest hundreds of levels deep, and both the parser's
-    tree building and the visitor recurse once per level (#deep-trees).
+    Both the parser's tree building and the visitor recurse once per level.
     """
     box: list[T] = []
     errors: list[BaseException] = []
@@ -198,7 +204,8 @@ class _Walker(cst.CSTVisitor):
         return super().on_visit(node)
 
     def on_leave(self, original_node: cst.CSTNode) -> None:
-        if not isinstance(original_node, _UNMARKED):
+        # libcst calls on_leave even where on_visit declined the node (layout).
+        if not isinstance(original_node, (_UNMARKED, _LAYOUT)):
             self._owner.tokens.append(")")
         super().on_leave(original_node)
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 import fnmatch
 import time
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from impactsel import changes as changes_stage
 from impactsel.collect import TEST_PREFIX, TestItem, collect, test_edges
 from impactsel.config import Settings
 from impactsel.discover import discover, module_name
-from impactsel.extract import extract
+from impactsel.cache import Cache, content_key
 from impactsel.gitdiff import Repository
 from impactsel.graph import SymbolGraph
 from impactsel.model import (
@@ -64,12 +64,15 @@ def analyse(settings: Settings) -> Analysis:
     paths = [p for p in (_strip(prefix, f) for f in repo.files()) if p is not None]
     file_changes = _project_changes(repo.changes(base), prefix)
     sources = discover(paths, settings.pytest)
-    results = {s: _extract_file(settings, s) for s in sources}
-    changed, notes, run_all, extra_modules, file_changes_left = _changed_symbols(settings, sources, results, file_changes)
+    extractor = Extractor(Cache(settings.cache_dir))
+    results = {s: extractor.extract_file(settings.root / s.path) for s in sources}
+    changed, notes, run_all, extra_modules, file_changes_left = _changed_symbols(
+        settings, sources, results, file_changes, extractor
+    )
     project = Project(results, extra_modules)
     items = collect(project, settings.pytest)
     graph = SymbolGraph.from_edges([*project.edges(), *test_edges(items)])
-    seeds, more_notes, file_run_all = _seeds(project, changed, file_changes_left, results)
+    seeds, more_notes, file_run_all = _seeds(project, changed, file_changes_left, results, settings.ignore)
     notes += more_notes
     run_all = run_all or file_run_all
     reached = graph.find_upstream(seeds)
@@ -126,12 +129,29 @@ def _project_changes(file_changes: list[FileChange], prefix: PurePosixPath) -> l
     return kept
 
 
-def _extract_file(settings: Settings, source: SourceFile) -> ExtractResult:
-    try:
-        data = (settings.root / source.path).read_bytes()
-    except OSError as exc:
-        return ParseFailure(f"cannot read: {exc.strerror}")
-    return _extract_bytes(data)
+class Extractor:
+    """Extraction through the content-addressed cache; libcst is imported on the first miss."""
+
+    def __init__(self, cache: Cache) -> None:
+        self.cache = cache
+        self.parsed = 0
+
+    def extract_file(self, path: Path) -> ExtractResult:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            return ParseFailure(f"cannot read: {exc.strerror}")
+        return self.extract_bytes(data)
+
+    def extract_bytes(self, data: bytes) -> ExtractResult:
+        key = content_key(data)
+        cached = self.cache.get(key)
+        if cached is not None:
+            return cached
+        result = _extract_bytes(data)
+        self.parsed += 1
+        self.cache.put(key, result)
+        return result
 
 
 def _extract_bytes(data: bytes) -> ExtractResult:
@@ -141,6 +161,8 @@ def _extract_bytes(data: bytes) -> ExtractResult:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         return ParseFailure("not UTF-8 text")
+    from impactsel.extract import extract  # libcst costs ~0.2 s to import: only on a miss
+
     return extract(text)
 
 
@@ -149,6 +171,7 @@ def _changed_symbols(
     sources: tuple[SourceFile, ...],
     results: dict[SourceFile, ExtractResult],
     file_changes: list[FileChange],
+    extractor: Extractor,
 ) -> tuple[list[ChangedSymbol], list[str], str | None, set[str], list[FileChange]]:
     by_path = {s.path: s for s in sources}
     packages = {s.path.parent for s in sources if s.path.name == "__init__.py"}
@@ -159,8 +182,6 @@ def _changed_symbols(
     others: list[FileChange] = []
     for change in file_changes:
         path = change.path
-        if _matches_any(path, settings.ignore):
-            continue
         if _matches_any(path, settings.run_all_on) or (
             change.old_path is not None and _matches_any(change.old_path, settings.run_all_on)
         ):
@@ -175,7 +196,9 @@ def _changed_symbols(
         old_result: ExtractResult | None = None
         if old_module is not None and old_path.suffix == ".py":
             old_result = (
-                _extract_bytes(change.old_text.encode()) if change.old_text is not None else ParseFailure("not UTF-8 text")
+                extractor.extract_bytes(change.old_text.encode())
+                if change.old_text is not None
+                else ParseFailure("not UTF-8 text")
             )
             old_modules.add(old_module)
         new_result = results.get(new_source) if new_source is not None else None
@@ -193,6 +216,7 @@ def _seeds(
     changed: list[ChangedSymbol],
     others: list[FileChange],
     results: dict[SourceFile, ExtractResult],
+    ignore: tuple[str, ...],
 ) -> tuple[list[str], list[str], str | None]:
     seeds: list[str] = [c.id for c in changed]
     for item in changed:
@@ -206,6 +230,8 @@ def _seeds(
             seeds.extend(named)
             changed.extend(ChangedSymbol(SymbolId(s), ChangeCause.FILE, change.path) for s in named)
             notes.append(f"{change.path} changed: selecting the tests of the code that names it")
+        elif _matches_any(change.path, ignore):
+            notes.append(f"{change.path} changed: documentation that no code names, no test selected for it")
         else:
             run_all = run_all or f"{change.path} changed and no code names it: every test is selected"
     if seeds or others:

@@ -1,0 +1,203 @@
+"""The extraction cache: file content -> ``ExtractResult``, on disk, keyed by content hash.
+
+A file's extraction depends on its bytes only, so an entry serves every commit
+and branch where the file has that content. Entries are JSON (never pickle: a
+cache restored in CI from an untrusted run must not be able to run code), written
+to a temporary file and renamed into place so that a killed run never leaves a
+torn entry, and checked on load (key, format version, checksum): anything that
+does not match is treated as a miss and rewritten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from impactsel import __version__
+from impactsel.model import (
+    ExtractResult,
+    FileSymbols,
+    Fixture,
+    ImportTarget,
+    ParseFailure,
+    Ref,
+    RefKind,
+    Symbol,
+    SymbolKind,
+)
+
+logger = logging.getLogger(__name__)
+
+#: Bump when extraction output changes meaning: old entries are then ignored.
+SCHEMA = 2
+_TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag created by impactsel.\n"
+
+
+def content_key(data: bytes) -> str:
+    """The cache key of one file's bytes (with the extractor's version mixed in)."""
+    digest = hashlib.blake2b(data, digest_size=16)
+    digest.update(f"\0{__version__}\0{SCHEMA}".encode())
+    return digest.hexdigest()
+
+
+class Cache:
+    """A directory of extraction results; ``None`` as the directory disables it."""
+
+    def __init__(self, directory: Path | None) -> None:
+        self.directory = directory
+        self.hits = 0
+        self.misses = 0
+        self._prepared = False
+
+    def get(self, key: str) -> ExtractResult | None:
+        if self.directory is None:
+            return None
+        path = self._path(key)
+        try:
+            raw = path.read_bytes()
+        except OSError:
+            self.misses += 1
+            return None
+        result = _decode(raw, key)
+        if result is None:
+            logger.warning("impactsel cache: discarding a damaged entry %s", path.name)
+            self.misses += 1
+            return None
+        self.hits += 1
+        return result
+
+    def put(self, key: str, result: ExtractResult) -> None:
+        if self.directory is None:
+            return
+        try:
+            self._prepare()
+            path = self._path(key)
+            path.parent.mkdir(exist_ok=True)
+            _atomic_write(path, _encode(key, result))
+        except OSError as exc:  # a read-only checkout: run without the cache
+            logger.warning("impactsel cache: cannot write to %s (%s)", self.directory, exc.strerror)
+            self.directory = None
+
+    # Private
+
+    def _path(self, key: str) -> Path:
+        assert self.directory is not None
+        return self.directory / f"v{SCHEMA}" / key[:2] / f"{key[2:]}.json"
+
+    def _prepare(self) -> None:
+        if self._prepared:
+            return
+        assert self.directory is not None
+        (self.directory / f"v{SCHEMA}").mkdir(parents=True, exist_ok=True)
+        for name, text in ((".gitignore", "# Created by impactsel.\n*\n"), ("CACHEDIR.TAG", _TAG)):
+            marker = self.directory / name
+            if not marker.exists():
+                _atomic_write(marker, text.encode())
+        self._prepared = True
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+# -- JSON encoding: compact lists, checked on the way back --------------------
+
+
+def _encode(key: str, result: ExtractResult) -> bytes:
+    payload = _result_to_json(result)
+    body = json.dumps(payload, separators=(",", ":"))
+    checksum = hashlib.blake2b(body.encode(), digest_size=8).hexdigest()
+    return json.dumps({"key": key, "schema": SCHEMA, "sum": checksum, "body": body}).encode()
+
+
+def _decode(raw: bytes, key: str) -> ExtractResult | None:
+    try:
+        entry = json.loads(raw)
+        if entry.get("key") != key or entry.get("schema") != SCHEMA:
+            return None
+        body = entry["body"]
+        if hashlib.blake2b(body.encode(), digest_size=8).hexdigest() != entry["sum"]:
+            return None
+        return _result_from_json(json.loads(body))
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError):
+        return None
+
+
+def _result_to_json(result: ExtractResult) -> Any:
+    if isinstance(result, ParseFailure):
+        return ["failure", result.message, result.line]
+    return [
+        "symbols",
+        [_symbol_to_json(s) for s in result.symbols],
+        [_target(t) for t in result.star_imports],
+        list(result.all_names) if result.all_names is not None else None,
+        [_target(t) for t in result.imports],
+        list(result.dynamic),
+    ]
+
+
+def _result_from_json(data: Any) -> ExtractResult:
+    if data[0] == "failure":
+        return ParseFailure(str(data[1]), int(data[2]))
+    _, symbols, stars, all_names, imports, dynamic = data
+    return FileSymbols(
+        symbols=tuple(_symbol_from_json(s) for s in symbols),
+        star_imports=tuple(ImportTarget(*t) for t in stars),
+        all_names=tuple(all_names) if all_names is not None else None,
+        imports=tuple(ImportTarget(*t) for t in imports),
+        dynamic=tuple(dynamic),
+    )
+
+
+def _target(target: ImportTarget) -> list[Any]:
+    return [target.module, target.name, target.level]
+
+
+def _symbol_to_json(sym: Symbol) -> list[Any]:
+    return [
+        sym.qualname,
+        sym.kind.value,
+        sym.line,
+        sym.fingerprint,
+        [[r.kind.value, list(r.chain), r.level] for r in sym.refs],
+        [_target(t) for t in sym.targets],
+        list(sym.params),
+        [list(b) for b in sym.bases],
+        [sym.fixture.name, sym.fixture.autouse] if sym.fixture else None,
+        list(sym.usefixtures),
+        [list(d) for d in sym.decorators],
+        sym.is_static,
+    ]
+
+
+def _symbol_from_json(data: list[Any]) -> Symbol:
+    qualname, kind, line, fingerprint, refs, targets, params, bases, fixture, usefixtures, decorators, is_static = data
+    return Symbol(
+        qualname=qualname,
+        kind=SymbolKind(kind),
+        line=int(line),
+        fingerprint=fingerprint,
+        refs=tuple(Ref(RefKind(k), tuple(c), int(lv)) for k, c, lv in refs),
+        targets=tuple(ImportTarget(*t) for t in targets),
+        params=tuple(params),
+        bases=tuple(tuple(b) for b in bases),
+        fixture=Fixture(fixture[0], bool(fixture[1])) if fixture else None,
+        usefixtures=tuple(usefixtures),
+        decorators=tuple(tuple(d) for d in decorators),
+        is_static=bool(is_static),
+    )
