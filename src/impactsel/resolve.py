@@ -394,6 +394,12 @@ class _ModuleEdges:
             parts = project.import_parts(module, ImportTarget(".".join(ref.chain), None, ref.level))
             for node in project.resolve_dotted(parts):
                 yield node, EdgeKind.IMPORT
+        elif kind is RefKind.STRING and ref.chain[0] == "*dynamic-import*":
+            # A computed module name: it may be any module of the package in scope.
+            top = module.split(".")[0]
+            for name in sorted(project.known):
+                if name == top or name.startswith(top + "."):
+                    yield module_node(name), EdgeKind.IMPORT
         elif kind is RefKind.STRING:
             text = ref.chain[0]
             parts = tuple(text.split("."))
