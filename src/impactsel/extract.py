@@ -161,6 +161,9 @@ class _Scope:
     uses: list[_Use] = field(default_factory=list)
     #: local import bindings: name -> (dotted prefix it stands for, relative level)
     imports: dict[str, tuple[tuple[str, ...], int]] = field(default_factory=dict)
+    #: how often each local is bound, and by which constructor call when ``x = C(...)``
+    binds: dict[str, int] = field(default_factory=dict)
+    constructors: dict[str, set[tuple[str, ...]]] = field(default_factory=dict)
 
 
 class _Walker(cst.CSTVisitor):
@@ -367,6 +370,16 @@ class _Walker(cst.CSTVisitor):
     def visit_AssignTarget(self, node: cst.AssignTarget) -> bool:
         self._bind(node.target)
         return False
+
+    def visit_Assign(self, node: cst.Assign) -> bool:
+        # ``x = Cls(...)`` in a function: remember the constructor, so that ``x.m()``
+        # can be looked up in Cls rather than in every definition named ``m``.
+        scope = self._scopes[-1]
+        if scope.kind == "function" and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+            chain = _chain(node.value) if isinstance(node.value, cst.Call) else ()
+            if chain:
+                scope.constructors.setdefault(node.targets[0].target.value, set()).add(chain)
+        return True
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> bool:
         self._bind(node.target)
@@ -582,6 +595,7 @@ class _Walker(cst.CSTVisitor):
                 self._owner.refs.add(Ref(RefKind.WRITE, (target.value,)))
             else:
                 scope.assigned.add(target.value)
+                scope.binds[target.value] = scope.binds.get(target.value, 0) + 1
             self._owner.tokens.append(f"bind:{target.value}")
         elif isinstance(target, (cst.Tuple, cst.List)):
             for element in target.elements:
@@ -620,6 +634,17 @@ class _Walker(cst.CSTVisitor):
             else:
                 self._propagate(use, parent)
 
+    def _constructor(self, name: str, scope: _Scope) -> tuple[str, ...] | None:
+        """The one constructor call every binding of local ``name`` comes from, if any."""
+        chains = scope.constructors.get(name)
+        if not chains or len(chains) != 1 or scope.binds.get(name, 0) != 1:
+            return None
+        (chain,) = chains
+        # The constructor must be a module global, not a local of this or an enclosing function.
+        if any(s.kind == "function" and chain[0] in s.assigned for s in (scope, *self._scopes)):
+            return None
+        return chain
+
     def _propagate(self, use: _Use, parent: _Scope | None) -> None:
         if parent is None:
             return
@@ -637,6 +662,11 @@ class _Walker(cst.CSTVisitor):
             return
         rest = use.chain[1:]
         if not rest:
+            return
+        constructor = self._constructor(use.chain[0], scope)
+        if constructor is not None:
+            use.owner.refs.add(Ref(RefKind.INSTANCE, (rest[0], *constructor)))
+            self._attrs(rest[1:])
             return
         if use.chain[0] == scope.self_name and scope.qualname:
             use.owner.refs.add(Ref(RefKind.SELF, (scope.qualname, rest[0])))

@@ -10,11 +10,14 @@ to a test can be shown.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import networkx as nx
 
 from impactsel.resolve import Edge, EdgeKind
+
+NAME_PREFIX = "name:"
+TEST_NODE_PREFIX = "test:"
 
 
 class SymbolGraph:
@@ -64,6 +67,68 @@ class SymbolGraph:
                     reached[user] = node
                     queue.append(user)
         return reached
+
+    def find_affected(self, changed: Iterable[str], guard: Callable[[str], str]) -> dict[str, str | None]:
+        """Like ``find_upstream``, with name-fallback edges pruned by reachability.
+
+        An edge ``name:m -> C.m`` stands for "some object whose type we do not know
+        has its ``m`` called". A test can only hold an instance of ``C`` if it
+        reaches ``C`` (it, or code it runs, names the class), so a test reached
+        through ``name:m`` from a changed ``C.m`` is kept only when it also uses
+        ``guard(C.m)``: the owning class (or module, for a function).
+        """
+        changed = list(changed)
+        reached = self._walk(changed, stop=NAME_PREFIX)
+        conditional: dict[str, set[str]] = {}
+        for node in changed:
+            if not node.startswith(NAME_PREFIX):
+                continue  # a deleted definition's own node is seeded beside its name node
+            module_qualname = [c for c in changed if c.rpartition(".")[2].rpartition(":")[2] == node[5:]]
+            conditional.setdefault(node, set()).update(c for c in module_qualname if not c.startswith(NAME_PREFIX))
+        pred = self._graph.pred
+        for node in list(reached):
+            for user in pred.get(node, ()):
+                if user.startswith(NAME_PREFIX):
+                    conditional.setdefault(user, set()).add(node)
+        walks: dict[str, dict[str, str | None]] = {}
+        for name, definitions in sorted(conditional.items()):
+            from_name = walks.setdefault(name, self.find_upstream([name]))
+            guards = {guard(d) for d in definitions} or {name}
+            users = [walks.setdefault(g, self.find_upstream([g])) for g in sorted(guards)]
+            for node in from_name:
+                if node.startswith(TEST_NODE_PREFIX) and node not in reached and any(node in u for u in users):
+                    self._adopt(reached, from_name, node, name, min(definitions) if definitions else None)
+        return reached
+
+    def _walk(self, changed: Iterable[str], stop: str) -> dict[str, str | None]:
+        reached: dict[str, str | None] = {}
+        queue: deque[str] = deque()
+        for node in changed:
+            if node not in reached:
+                reached[node] = None
+                queue.append(node)
+        pred = self._graph.pred
+        while queue:
+            node = queue.popleft()
+            if node.startswith(stop):
+                continue
+            for user in pred.get(node, ()):
+                if user not in reached and not user.startswith(stop):
+                    reached[user] = node
+                    queue.append(user)
+        return reached
+
+    @staticmethod
+    def _adopt(
+        reached: dict[str, str | None], walk: dict[str, str | None], node: str, name: str, definition: str | None
+    ) -> None:
+        """Copy ``node``'s path back to ``name`` from ``walk`` into ``reached``."""
+        step: str | None = node
+        while step is not None and step not in reached:
+            reached[step] = walk[step]
+            step = walk[step]
+        if name not in reached or reached[name] is None:
+            reached[name] = definition
 
     @staticmethod
     def chain(reached: dict[str, str | None], node: str) -> tuple[str, ...]:

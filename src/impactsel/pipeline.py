@@ -35,7 +35,7 @@ from impactsel.model import (
     SourceFile,
     SymbolId,
 )
-from impactsel.resolve import Project, module_node, name_node
+from impactsel.resolve import Project, module_node, name_node, owner_guard
 
 
 @dataclass
@@ -75,7 +75,7 @@ def analyse(settings: Settings) -> Analysis:
     seeds, more_notes, file_run_all = _seeds(project, changed, file_changes_left, results, settings.ignore)
     notes += more_notes
     run_all = run_all or file_run_all
-    reached = graph.find_upstream(seeds)
+    reached = graph.find_affected(seeds, owner_guard)
     selected = _selected(items, reached, graph, settings)
     selection = Selection(
         base=base,
@@ -219,8 +219,11 @@ def _seeds(
     ignore: tuple[str, ...],
 ) -> tuple[list[str], list[str], str | None]:
     seeds: list[str] = [c.id for c in changed]
+    deleted = {c.id for c in changed if c.cause is ChangeCause.DELETED}
     for item in changed:
-        if item.cause is ChangeCause.DELETED:
+        # A deleted method of a class that still exists: callers through unknown
+        # receivers may now reach another definition (or none).
+        if item.id in deleted and owner_guard(item.id) not in deleted:
             seeds.append(name_node(item.id.rpartition(":")[2].rpartition(".")[2]))
     notes: list[str] = []
     run_all = None

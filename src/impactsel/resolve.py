@@ -36,6 +36,19 @@ from impactsel.model import (
 _BUILTINS = frozenset(dir(builtins)) | {"__file__", "__name__", "__doc__", "__spec__", "__path__", "__builtins__"}
 
 
+_BUILTIN_CLASSES = frozenset(
+    {"list", "dict", "set", "tuple", "str", "bytes", "bytearray", "frozenset", "int", "float", "complex", "open"}
+)
+
+
+def _is_foreign_class(constructor: tuple[str, ...]) -> bool:
+    """A constructor from outside the project that surely makes an object of its own class."""
+    last = constructor[-1]
+    if len(constructor) == 1 and last in _BUILTIN_CLASSES:
+        return True
+    return last[:1].isupper() and not last.isupper()  # CapWords: a class by convention
+
+
 class EdgeKind(str, enum.Enum):
     USES = "uses"  # a name, call or attribute in the code
     IMPORT = "import"  # an import statement, or a module importing another
@@ -64,6 +77,18 @@ def module_node(module: str) -> SymbolId:
 
 def name_node(attr: str) -> str:
     return f"name:{attr}"
+
+
+def owner_guard(node: str) -> str:
+    """What a test must reach to hold an object whose attribute ``node`` is.
+
+    ``pkg.mod:Class.method`` -> ``pkg.mod:Class``; ``pkg.mod:func`` -> the module node.
+    """
+    module, _, qualname = node.partition(":")
+    owner = qualname.rpartition(".")[0]
+    if not module or node.startswith("name:"):
+        return node
+    return symbol_id(module, owner) if owner else module_node(module)
 
 
 class Project:
@@ -373,6 +398,8 @@ class _ModuleEdges:
             yield name_node(ref.chain[0]), EdgeKind.NAME
         elif kind is RefKind.SELF:
             yield from self._self_attr(ref.chain[0], ref.chain[1], include_descendants=True)
+        elif kind is RefKind.INSTANCE:
+            yield from self._instance_attr(ref.chain[0], ref.chain[1:])
         elif kind is RefKind.SUPER:
             class_id = symbol_id(module, ref.chain[0])
             if project.symbol(class_id) is None:
@@ -408,6 +435,23 @@ class _ModuleEdges:
                     yield node, EdgeKind.USES
         elif kind is RefKind.WRITE:
             yield symbol_id(module, ref.chain[0]), EdgeKind.WRITE
+
+    def _instance_attr(self, attr: str, constructor: tuple[str, ...]) -> Iterator[tuple[str, EdgeKind]]:
+        """``x.attr`` where ``x = constructor(...)``: the class's own attribute when it is known."""
+        targets = self.project.lookup(self.module, constructor)
+        kinds = {t: sym.kind for t in targets if (sym := self.project.symbol(t)) is not None}
+        definitions = [t for t, kind in kinds.items() if kind is not SymbolKind.IMPORT]
+        if definitions and all(kinds[t] is SymbolKind.CLASS for t in definitions):
+            hits: set[str] = set()
+            for cls in definitions:
+                hits |= self.project.attribute_in_hierarchy(cls, attr, include_descendants=False)
+            if hits:
+                for hit in sorted(hits):
+                    yield hit, EdgeKind.INHERIT
+                return
+        elif not targets and _is_foreign_class(constructor):
+            return  # an instance of a class from outside the project: its methods are not ours
+        yield name_node(attr), EdgeKind.NAME
 
     def _self_attr(self, class_qualname: str, attr: str, include_descendants: bool) -> Iterator[tuple[str, EdgeKind]]:
         class_id = symbol_id(self.module, class_qualname)
