@@ -81,6 +81,11 @@ _LAYOUT = (
 # Nodes whose own visitor decides which symbol owns them: no marker in the parent.
 _UNMARKED = (cst.FunctionDef, cst.ClassDef, cst.SimpleStatementLine, cst.Import, cst.ImportFrom, cst.Module)
 _LEAF_VALUE = (cst.Name, cst.Integer, cst.Float, cst.Imaginary, cst.FormattedStringText)
+# Methods that change a container in place: a function calling one on a module
+# global changes what every reader of that global sees (registries).
+_MUTATORS = frozenset(
+    {"append", "extend", "insert", "add", "update", "setdefault", "register", "appendleft", "__setitem__"}
+)
 _INTERESTING_STRING = re.compile(r"^[\w.\-/]{2,200}$")
 _DEF_LINE = re.compile(r"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+(\w+)", re.MULTILINE)
 
@@ -149,6 +154,7 @@ class _Use:
     chain: tuple[str, ...]
     owner: _Sym
     direct: bool = True  # made in this scope, not propagated from a nested one
+    mutates: bool = False  # ``x[k] = v``, ``x.a = v``, ``x.append(v)``: changes what x holds
 
 
 @dataclass
@@ -531,8 +537,14 @@ class _Walker(cst.CSTVisitor):
 
     def visit_Call(self, node: cst.Call) -> bool:
         chain = _chain(node.func)
-        if chain and chain[-1] == "usefixtures":
+        if chain and chain[-1] in ("usefixtures", "getfixturevalue"):
             self._owner.usefixtures.extend(s for s in (_string_arg(a) for a in node.args) if s)
+        elif chain and chain[-1] in _MUTATORS and isinstance(node.func, cst.Attribute):
+            self._mutation(node.func.value)
+        elif chain in (("getattr",), ("setattr",), ("hasattr",), ("delattr",)) and len(node.args) >= 2:
+            literal = _string_arg(node.args[1])
+            if literal is not None and literal.isidentifier():
+                self._owner.refs.add(Ref(RefKind.ATTR, (literal,)))
         elif chain in (("importlib", "import_module"), ("import_module",), ("__import__",)):
             literal = _string_arg(node.args[0]) if node.args else None
             if literal is not None and not literal.startswith("."):
@@ -603,7 +615,15 @@ class _Walker(cst.CSTVisitor):
         elif isinstance(target, cst.StarredElement):
             self._bind(target.value)
         else:
+            self._mutation(target)
             target.visit(self)  # x.attr = ..., x[i] = ...: reads x
+
+    def _mutation(self, target: cst.CSTNode) -> None:
+        """Record that the object at the root of ``target`` is changed in place."""
+        while isinstance(target, (cst.Attribute, cst.Subscript)):
+            target = target.value
+        if isinstance(target, cst.Name):
+            self._scopes[-1].uses.append(_Use((target.value,), self._owner, mutates=True))
 
     def _use(self, chain: tuple[str, ...]) -> None:
         self._scopes[-1].uses.append(_Use(chain, self._owner))
@@ -653,6 +673,8 @@ class _Walker(cst.CSTVisitor):
 
     def _global(self, use: _Use) -> None:
         use.owner.refs.add(Ref(RefKind.GLOBAL, use.chain))
+        if use.mutates and use.owner.kind is SymbolKind.FUNCTION:
+            use.owner.refs.add(Ref(RefKind.WRITE, use.chain[:1]))
 
     def _local(self, use: _Use, scope: _Scope) -> None:
         imported = scope.imports.get(use.chain[0])

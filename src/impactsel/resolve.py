@@ -109,6 +109,8 @@ class Project:
                 self.symbols[source.module] = {}
             else:
                 self.symbols[source.module] = {s.qualname: s for s in result.symbols}
+        self._hierarchy: dict[str, tuple[set[str], set[str], bool]] = {}
+        self._bases: dict[str, set[str]] = {}
         self.known = set(self._by_module) | set(known_modules)
         self.top_packages = {m.split(".")[0] for m in self.known}
         self._by_name: dict[str, list[SymbolId]] = defaultdict(list)
@@ -188,6 +190,8 @@ class Project:
         if not attribute and name in _BUILTINS:
             return set()
         found.add(symbol_id(module, name))  # not defined (any more): deleted code still reaches its users
+        if "__getattr__" in table:
+            found.add(symbol_id(module, "__getattr__"))  # PEP 562: the module makes it up
         for star in self._star_imports(module):
             source = self._absolute(module, star)
             if source:
@@ -208,6 +212,12 @@ class Project:
 
     def class_hierarchy(self, class_id: str) -> tuple[set[str], set[str], bool]:
         """(ancestors, descendants, has_foreign_base) of a class symbol id."""
+        cached = self._hierarchy.get(class_id)
+        if cached is None:
+            cached = self._hierarchy[class_id] = self._class_hierarchy(class_id)
+        return cached
+
+    def _class_hierarchy(self, class_id: str) -> tuple[set[str], set[str], bool]:
         ancestors = self._ancestors(class_id, frozenset())
         descendants: set[str] = set()
         todo = [class_id]
@@ -221,6 +231,12 @@ class Project:
         return ancestors, descendants, foreign
 
     def bases_of(self, class_id: str) -> set[str]:
+        cached = self._bases.get(class_id)
+        if cached is None:
+            cached = self._bases[class_id] = self._bases_of(class_id)
+        return cached
+
+    def _bases_of(self, class_id: str) -> set[str]:
         module, _, qualname = class_id.partition(":")
         sym = self.symbols.get(module, {}).get(qualname)
         if sym is None or sym.kind is not SymbolKind.CLASS:
@@ -228,7 +244,8 @@ class Project:
         found: set[str] = set()
         for base in sym.bases:
             for target in self._resolve_in_class_scope(module, qualname, base):
-                if self._symbol(target) is not None and self._symbol(target).kind is SymbolKind.CLASS:  # type: ignore[union-attr]
+                sym = self._symbol(target)
+                if sym is not None and sym.kind is SymbolKind.CLASS:
                     found.add(target)
         return found
 
@@ -377,6 +394,30 @@ class _ModuleEdges:
                         yield Edge(user, used, kind)
             if sym.kind is SymbolKind.CLASS:
                 yield from self._class_edges(user, sym, members.get(sym.qualname, []))
+            for decorator in sym.decorators:
+                yield from self._registry_edges(user, decorator)
+
+    def _registry_edges(self, user: str, decorator: tuple[str, ...]) -> Iterator[Edge]:
+        """A decorator that files what it decorates away (a registry): its readers use it.
+
+        ``@app.route(...)`` on an object, or ``@register`` where ``register`` changes a
+        module-level container: whoever reads that object or container may call the
+        decorated function, without naming it.
+        """
+        if len(decorator) > 1:
+            for target in self.project.lookup(self.module, decorator[:1]):
+                sym = self.project.symbol(target)
+                if sym is not None and sym.kind is SymbolKind.NAME:
+                    yield Edge(target, user, EdgeKind.WRITE)
+        for target in self.project.lookup(self.module, decorator):
+            sym = self.project.symbol(target)
+            if sym is not None and sym.kind is SymbolKind.FUNCTION:
+                module = target.partition(":")[0]
+                for ref in sym.refs:
+                    if ref.kind is RefKind.WRITE:
+                        for written in self.project.lookup(module, ref.chain):
+                            if not written.startswith("name:"):
+                                yield Edge(written, user, EdgeKind.WRITE)
 
     def _class_edges(self, user: str, sym: Symbol, members: list[Symbol]) -> Iterator[Edge]:
         # A class object is made of its body: attributes, and the dunder methods Python
@@ -434,7 +475,9 @@ class _ModuleEdges:
                 for node in project.resolve_dotted(parts):
                     yield node, EdgeKind.USES
         elif kind is RefKind.WRITE:
-            yield symbol_id(module, ref.chain[0]), EdgeKind.WRITE
+            for node in project.lookup(module, ref.chain):
+                if not node.startswith("name:"):
+                    yield node, EdgeKind.WRITE
 
     def _instance_attr(self, attr: str, constructor: tuple[str, ...]) -> Iterator[tuple[str, EdgeKind]]:
         """``x.attr`` where ``x = constructor(...)``: the class's own attribute when it is known."""
