@@ -11,13 +11,14 @@ symbols of other modules is the graph stage's job.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 import sys
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import libcst as cst
 
@@ -98,7 +99,7 @@ def _extract(text: str) -> ExtractResult:
     except Exception as exc:  # the native parser raises plain errors on some inputs
         return ParseFailure(f"cannot parse: {exc}")
     walker = _Walker(text)
-    module.visit(walker)
+    walker.walk(module)
     return walker.result()
 
 
@@ -172,9 +173,8 @@ class _Scope:
     constructors: dict[str, set[tuple[str, ...]]] = field(default_factory=dict)
 
 
-class _Walker(cst.CSTVisitor):
+class _Walker:
     def __init__(self, text: str) -> None:
-        super().__init__()
         self._def_lines = [(m.group(1), text.count("\n", 0, m.start()) + 1) for m in _DEF_LINE.finditer(text)]
         self._def_index = 0
         self._module = _Sym(MODULE_QUALNAME, SymbolKind.MODULE, 1)
@@ -205,18 +205,39 @@ class _Walker(cst.CSTVisitor):
 
     # -- generic: fingerprints ----------------------------------------------
 
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        if isinstance(node, _LAYOUT):
-            return False
-        if not isinstance(node, _UNMARKED):
-            self._owner.tokens.append(_token(node))
-        return super().on_visit(node)
+    def walk(self, module: cst.Module) -> None:
+        self._visit(module)
 
-    def on_leave(self, original_node: cst.CSTNode) -> None:
-        # libcst calls on_leave even where on_visit declined the node (layout).
-        if not isinstance(original_node, (_UNMARKED, _LAYOUT)):
+    def _visit(self, node: cst.CSTNode) -> None:
+        """Visit one node: its fingerprint token, its ``visit_<Type>`` method, its children.
+
+        A walk of our own over the dataclass fields: libcst's ``CSTNode.visit``
+        rebuilds every node on the way back up, which costs more than the parse.
+        Layout (whitespace, comments, parentheses, commas) is never walked.
+        """
+        if isinstance(node, _LAYOUT):
+            return
+        kind = type(node)
+        marked = not isinstance(node, _UNMARKED)
+        if marked:
+            self._owner.tokens.append(_token(node))
+        method = _METHODS.get(kind)
+        if method is None:
+            method = _METHODS[kind] = getattr(_Walker, "visit_" + kind.__name__, _no_method)
+        if method(self, node) is not False:
+            self._children(node)
+        if marked:
             self._owner.tokens.append(")")
-        super().on_leave(original_node)
+
+    def _children(self, node: cst.CSTNode) -> None:
+        for name in _fields(type(node)):
+            value = getattr(node, name)
+            if isinstance(value, cst.CSTNode):
+                self._visit(value)
+            elif type(value) in (list, tuple):
+                for item in value:
+                    if isinstance(item, cst.CSTNode):
+                        self._visit(item)
 
     def visit_Module(self, node: cst.Module) -> bool:
         # The module docstring is a symbol of its own (``__doc__``): editing it must
@@ -225,11 +246,11 @@ class _Walker(cst.CSTVisitor):
         if body and _is_docstring(body[0]):
             doc = self._new_symbol("__doc__", SymbolKind.NAME, 1)
             self._owner = doc
-            body[0].visit(self)
+            self._visit(body[0])
             self._owner = self._module
             body = body[1:]
         for stmt in body:
-            stmt.visit(self)
+            self._visit(stmt)
         return False
 
     def visit_If(self, node: cst.If) -> bool:
@@ -237,9 +258,9 @@ class _Walker(cst.CSTVisitor):
         if not (self._at_module_level() and _is_main_guard(node.test)):
             return True
         self._owner = self._new_symbol("<main>", SymbolKind.NAME, 0)
-        node.body.visit(self)
+        self._visit(node.body)
         if node.orelse is not None:
-            node.orelse.visit(self)
+            self._visit(node.orelse)
         self._owner = self._module
         return False
 
@@ -257,7 +278,7 @@ class _Walker(cst.CSTVisitor):
         for owner in owners:
             self._owner = owner
             for stmt in node.body:
-                stmt.visit(self)
+                self._visit(stmt)
         self._owner = outer
         if not self._class_stack and names == ["__all__"]:
             self._all = _literal_strings(node.body[0])
@@ -267,15 +288,15 @@ class _Walker(cst.CSTVisitor):
         qualname, sym, outer = self._enter_def(node.name.value, SymbolKind.FUNCTION, node.decorators)
         scope = self._scopes[-1]
         for deco in node.decorators:
-            deco.visit(self)
+            self._visit(deco)
         params = node.params
         for param in _all_params(params):
             if param.default is not None:
-                param.default.visit(self)
+                self._visit(param.default)
             if param.annotation is not None:
-                param.annotation.visit(self)
+                self._visit(param.annotation)
         if node.returns is not None:
-            node.returns.visit(self)
+            self._visit(node.returns)
         in_class = scope.kind == "class" and sym is not None
         decos = {c[-1] for c in (_chain(d.decorator) for d in node.decorators) if c}
         names = [p.name.value for p in _all_params(params)]
@@ -290,7 +311,7 @@ class _Walker(cst.CSTVisitor):
         scope.assigned.add(node.name.value)
         self._owner.tokens.append(_signature(node))
         self._push(fscope)
-        node.body.visit(self)
+        self._visit(node.body)
         self._pop()
         self._leave_def(outer)
         return False
@@ -299,9 +320,9 @@ class _Walker(cst.CSTVisitor):
         qualname, sym, outer = self._enter_def(node.name.value, SymbolKind.CLASS, node.decorators)
         scope = self._scopes[-1]
         for deco in node.decorators:
-            deco.visit(self)
+            self._visit(deco)
         for arg in (*node.bases, *node.keywords):
-            arg.visit(self)
+            self._visit(arg)
         if sym is not None:
             sym.bases = [c for c in (_chain(a.value) for a in node.bases) if c]
         scope.assigned.add(node.name.value)
@@ -311,7 +332,7 @@ class _Walker(cst.CSTVisitor):
         else:
             self._symbol_level = False
         self._push(_Scope("class", qualname=qualname))
-        node.body.visit(self)
+        self._visit(node.body)
         self._pop()
         if sym is not None:
             self._class_stack.pop()
@@ -389,24 +410,24 @@ class _Walker(cst.CSTVisitor):
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> bool:
         self._bind(node.target)
-        node.annotation.visit(self)
+        self._visit(node.annotation)
         if node.value is not None:
-            node.value.visit(self)
+            self._visit(node.value)
         return False
 
     def visit_AugAssign(self, node: cst.AugAssign) -> bool:
-        node.target.visit(self)  # read as well as written
+        self._visit(node.target)  # read as well as written
         self._bind(node.target)
-        node.operator.visit(self)
-        node.value.visit(self)
+        self._visit(node.operator)
+        self._visit(node.value)
         return False
 
     def visit_For(self, node: cst.For) -> bool:
         self._bind(node.target)
-        node.iter.visit(self)
-        node.body.visit(self)
+        self._visit(node.iter)
+        self._visit(node.body)
         if node.orelse is not None:
-            node.orelse.visit(self)
+            self._visit(node.orelse)
         return False
 
     def visit_AsName(self, node: cst.AsName) -> bool:
@@ -416,7 +437,7 @@ class _Walker(cst.CSTVisitor):
     def visit_NamedExpr(self, node: cst.NamedExpr) -> bool:
         # The walrus binds in the nearest function (or module) scope, not a comprehension's.
         self._bind(node.target)
-        node.value.visit(self)
+        self._visit(node.value)
         return False
 
     def visit_Del(self, node: cst.Del) -> bool:
@@ -436,7 +457,7 @@ class _Walker(cst.CSTVisitor):
         if node.name is not None:
             self._bind(node.name)
         if node.pattern is not None:
-            node.pattern.visit(self)
+            self._visit(node.pattern)
         return False
 
     def visit_MatchStar(self, node: cst.MatchStar) -> bool:
@@ -446,13 +467,13 @@ class _Walker(cst.CSTVisitor):
 
     def visit_MatchMapping(self, node: cst.MatchMapping) -> bool:
         for element in node.elements:
-            element.visit(self)
+            self._visit(element)
         if node.rest is not None:
             self._bind(node.rest)
         return False
 
     def visit_MatchKeywordElement(self, node: cst.MatchKeywordElement) -> bool:
-        node.pattern.visit(self)
+        self._visit(node.pattern)
         return False
 
     # -- scopes that are functions without being symbols ---------------------
@@ -460,10 +481,10 @@ class _Walker(cst.CSTVisitor):
     def visit_Lambda(self, node: cst.Lambda) -> bool:
         for param in _all_params(node.params):
             if param.default is not None:
-                param.default.visit(self)
+                self._visit(param.default)
         scope = _Scope("function", assigned={p.name.value for p in _all_params(node.params)})
         self._push(scope)
-        node.body.visit(self)
+        self._visit(node.body)
         self._pop()
         return False
 
@@ -484,12 +505,12 @@ class _Walker(cst.CSTVisitor):
         comp: cst.CompFor | None = for_in
         while comp is not None:
             self._bind(comp.target)
-            comp.iter.visit(self)
+            self._visit(comp.iter)
             for cond in comp.ifs:
-                cond.visit(self)
+                self._visit(cond)
             comp = comp.inner_for_in
         for part in parts:
-            part.visit(self)
+            self._visit(part)
         self._pop()
         return False
 
@@ -515,10 +536,10 @@ class _Walker(cst.CSTVisitor):
             classname = self._scopes[-1].qualname
             self._owner.refs.add(Ref(RefKind.SUPER, (classname, attrs[0])))
             self._attrs(attrs[1:])
-            base.visit(self)
+            self._visit(base)
             return False
         self._attrs(attrs)
-        base.visit(self)
+        self._visit(base)
         return False
 
     def visit_Arg(self, node: cst.Arg) -> bool:
@@ -526,7 +547,7 @@ class _Walker(cst.CSTVisitor):
             self._owner.tokens.append(f"kw:{node.keyword.value}")
         if node.star:
             self._owner.tokens.append(node.star)
-        node.value.visit(self)
+        self._visit(node.value)
         return False
 
     def visit_SimpleString(self, node: cst.SimpleString) -> bool:
@@ -616,7 +637,7 @@ class _Walker(cst.CSTVisitor):
             self._bind(target.value)
         else:
             self._mutation(target)
-            target.visit(self)  # x.attr = ..., x[i] = ...: reads x
+            self._visit(target)  # x.attr = ..., x[i] = ...: reads x
 
     def _mutation(self, target: cst.CSTNode) -> None:
         """Record that the object at the root of ``target`` is changed in place."""
@@ -694,6 +715,27 @@ class _Walker(cst.CSTVisitor):
             use.owner.refs.add(Ref(RefKind.SELF, (scope.qualname, rest[0])))
             rest = rest[1:]
         self._attrs(rest)
+
+
+_METHODS: dict[type[cst.CSTNode], Callable[[_Walker, Any], bool | None]] = {}
+_FIELDS: dict[type[cst.CSTNode], tuple[str, ...]] = {}
+
+
+def _no_method(walker: _Walker, node: cst.CSTNode) -> bool:
+    return True
+
+
+def _fields(kind: type[cst.CSTNode]) -> tuple[str, ...]:
+    names = _FIELDS.get(kind)
+    if names is None:
+        # Whitespace and bracket fields hold layout only: never walked.
+        skip = ("whitespace", "lpar", "rpar", "lbracket", "rbracket", "lbrace", "rbrace", "comma", "semicolon")
+        names = tuple(
+            f.name for f in dataclasses.fields(kind) if not any(f.name.startswith(x) or f.name.endswith(x) for x in skip)
+        )
+        names = tuple(n for n in names if n not in ("leading_lines", "lines_after_decorators", "header", "footer", "newline"))
+        _FIELDS[kind] = names
+    return names
 
 
 def _token(node: cst.CSTNode) -> str:
