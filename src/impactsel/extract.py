@@ -87,6 +87,23 @@ _LEAF_VALUE = (cst.Name, cst.Integer, cst.Float, cst.Imaginary, cst.FormattedStr
 _MUTATORS = frozenset(
     {"append", "extend", "insert", "add", "update", "setdefault", "register", "appendleft", "__setitem__"}
 )
+# Expressions whose value is a builtin object: their attributes are never the project's.
+_LITERALS = (
+    cst.SimpleString,
+    cst.ConcatenatedString,
+    cst.FormattedString,
+    cst.Integer,
+    cst.Float,
+    cst.List,
+    cst.Tuple,
+    cst.Dict,
+    cst.Set,
+    cst.ListComp,
+    cst.SetComp,
+    cst.DictComp,
+)
+# Calls that read every attribute of their first argument.
+_REFLECTORS = frozenset({"getmembers", "testmod", "DocTestFinder", "getmembers_static", "asdict", "fields"})
 _INTERESTING_STRING = re.compile(r"^[\w.\-/]{2,200}$")
 _DEF_LINE = re.compile(r"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+(\w+)", re.MULTILINE)
 
@@ -156,6 +173,7 @@ class _Use:
     owner: _Sym
     direct: bool = True  # made in this scope, not propagated from a nested one
     mutates: bool = False  # ``x[k] = v``, ``x.a = v``, ``x.append(v)``: changes what x holds
+    reflects: bool = False  # ``vars(x)``, ``getattr(x, name)``: reads any attribute of x
 
 
 @dataclass
@@ -530,6 +548,8 @@ class _Walker:
         attrs.reverse()
         if isinstance(base, cst.Name):
             self._owner.tokens.append(base.value)
+            if "__dict__" in attrs:
+                self._reflection(base, tuple(attrs[: attrs.index("__dict__")]))
             self._use((base.value, *attrs))
             return False
         if _is_super_call(base):
@@ -538,7 +558,8 @@ class _Walker:
             self._attrs(attrs[1:])
             self._visit(base)
             return False
-        self._attrs(attrs)
+        if not isinstance(base, _LITERALS):  # "".join(...): str's own method, not ours
+            self._attrs(attrs)
         self._visit(base)
         return False
 
@@ -566,6 +587,10 @@ class _Walker:
             literal = _string_arg(node.args[1])
             if literal is not None and literal.isidentifier():
                 self._owner.refs.add(Ref(RefKind.ATTR, (literal,)))
+            else:
+                self._reflection(node.args[0].value)
+        elif chain and (chain in (("vars",), ("dir",)) or chain[-1] in _REFLECTORS) and node.args:
+            self._reflection(node.args[0].value)
         elif chain in (("importlib", "import_module"), ("import_module",), ("__import__",)):
             literal = _string_arg(node.args[0]) if node.args else None
             if literal is not None and not literal.startswith("."):
@@ -639,6 +664,14 @@ class _Walker:
             self._mutation(target)
             self._visit(target)  # x.attr = ..., x[i] = ...: reads x
 
+    def _reflection(self, target: cst.CSTNode, attrs: tuple[str, ...] = ()) -> None:
+        """Record that every attribute of ``target`` (a dotted name) may be read."""
+        chain = _chain(target) if not isinstance(target, cst.Call) else ()
+        if chain:
+            self._scopes[-1].uses.append(_Use((*chain, *attrs), self._owner, reflects=True))
+        else:
+            self._dynamic.append("reflection over an object of unknown type")
+
     def _mutation(self, target: cst.CSTNode) -> None:
         """Record that the object at the root of ``target`` is changed in place."""
         while isinstance(target, (cst.Attribute, cst.Subscript)):
@@ -696,6 +729,8 @@ class _Walker:
         use.owner.refs.add(Ref(RefKind.GLOBAL, use.chain))
         if use.mutates and use.owner.kind is SymbolKind.FUNCTION:
             use.owner.refs.add(Ref(RefKind.WRITE, use.chain[:1]))
+        if use.reflects:
+            use.owner.refs.add(Ref(RefKind.REFLECT, ("", *use.chain)))
 
     def _local(self, use: _Use, scope: _Scope) -> None:
         imported = scope.imports.get(use.chain[0])
@@ -706,6 +741,11 @@ class _Walker:
         rest = use.chain[1:]
         if not rest:
             return
+        if use.reflects and use.chain[0] == scope.self_name and scope.qualname and len(use.chain) == 1:
+            use.owner.refs.add(Ref(RefKind.REFLECT, (scope.qualname,)))
+            return
+        if use.reflects:
+            self._dynamic.append("reflection over an object of unknown type")
         constructor = self._constructor(use.chain[0], scope)
         if constructor is not None:
             use.owner.refs.add(Ref(RefKind.INSTANCE, (rest[0], *constructor)))

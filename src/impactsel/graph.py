@@ -17,6 +17,7 @@ import networkx as nx
 from impactsel.resolve import Edge, EdgeKind
 
 NAME_PREFIX = "name:"
+MODULE_SUFFIX = ":<module>"
 TEST_NODE_PREFIX = "test:"
 
 
@@ -94,11 +95,28 @@ class SymbolGraph:
         for name, definitions in sorted(conditional.items()):
             from_name = walks.setdefault(name, self.find_upstream([name]))
             guards = {guard(d) for d in definitions} or {name}
-            users = [walks.setdefault(g, self.find_upstream([g])) for g in sorted(guards)]
+            users = [walks.setdefault(g, self._guard_walk(g)) for g in sorted(guards)]
             for node in from_name:
                 if node.startswith(TEST_NODE_PREFIX) and node not in reached and any(node in u for u in users):
                     self._adopt(reached, from_name, node, name, min(definitions) if definitions else None)
         return reached
+
+    def _guard_walk(self, guard: str) -> dict[str, str | None]:
+        """The nodes that can hold ``guard`` as a value.
+
+        For a class, whatever uses it. For a module, whatever uses the module object
+        itself: not its own members (they point at their module) and not other
+        modules importing from it (that runs it, it does not hand it out).
+        """
+        if not guard.endswith(MODULE_SUFFIX):
+            return self.find_upstream([guard])
+        pred = self._graph.pred
+        holders = [
+            user
+            for user, data in pred.get(guard, {}).items()
+            if data["kind"] is not EdgeKind.MODULE and not user.endswith(MODULE_SUFFIX)
+        ]
+        return self.find_upstream(holders)
 
     def _walk(self, changed: Iterable[str], stop: str) -> dict[str, str | None]:
         reached: dict[str, str | None] = {}

@@ -36,6 +36,7 @@ class RefKind(str, enum.Enum):
     STRING = "string"  # a string literal that may name a module, fixture or file
     WRITE = "write"  # ``global X`` rebound here: X depends on this symbol
     CLASS_LOCAL = "class_local"  # a name bound earlier in the same class body
+    REFLECT = "reflect"  # vars(x), dir(x), x.__dict__, getattr(x, name): every attribute of x
     INSTANCE = "instance"  # attribute of a local made by one constructor: chain = (attr, *constructor)
 
 

@@ -79,6 +79,14 @@ def name_node(attr: str) -> str:
     return f"name:{attr}"
 
 
+def _is_variable(project: Project, node: str) -> bool:
+    """A module-level variable (or one only ever bound inside functions): not a module, class or function."""
+    if node.startswith("name:") or node.endswith(":" + MODULE_QUALNAME):
+        return False
+    sym = project.symbol(node)
+    return sym.kind is SymbolKind.NAME if sym is not None else True
+
+
 def owner_guard(node: str) -> str:
     """What a test must reach to hold an object whose attribute ``node`` is.
 
@@ -249,6 +257,17 @@ class Project:
                     found.add(target)
         return found
 
+    def module_members(self, module: str, seen: frozenset[str] = frozenset()) -> set[str]:
+        """Every top-level name of a module, star-imported ones included."""
+        if module in seen:
+            return set()
+        found = {symbol_id(module, q) for q in self.symbols.get(module, {}) if "." not in q}
+        for star in self._star_imports(module):
+            source = self._absolute(module, star)
+            for candidate in self.sources(source):
+                found |= self.module_members(candidate.module, seen | {module})
+        return found
+
     def symbol(self, node: str) -> Symbol | None:
         return self._symbol(node)
 
@@ -416,7 +435,7 @@ class _ModuleEdges:
                 for ref in sym.refs:
                     if ref.kind is RefKind.WRITE:
                         for written in self.project.lookup(module, ref.chain):
-                            if not written.startswith("name:"):
+                            if _is_variable(self.project, written):
                                 yield Edge(written, user, EdgeKind.WRITE)
 
     def _class_edges(self, user: str, sym: Symbol, members: list[Symbol]) -> Iterator[Edge]:
@@ -439,6 +458,8 @@ class _ModuleEdges:
             yield name_node(ref.chain[0]), EdgeKind.NAME
         elif kind is RefKind.SELF:
             yield from self._self_attr(ref.chain[0], ref.chain[1], include_descendants=True)
+        elif kind is RefKind.REFLECT:
+            yield from self._reflect(ref.chain)
         elif kind is RefKind.INSTANCE:
             yield from self._instance_attr(ref.chain[0], ref.chain[1:])
         elif kind is RefKind.SUPER:
@@ -476,8 +497,31 @@ class _ModuleEdges:
                     yield node, EdgeKind.USES
         elif kind is RefKind.WRITE:
             for node in project.lookup(module, ref.chain):
-                if not node.startswith("name:"):
+                if _is_variable(project, node):
                     yield node, EdgeKind.WRITE
+
+    def _reflect(self, chain: tuple[str, ...]) -> Iterator[tuple[str, EdgeKind]]:
+        """``vars(x)``, ``getattr(x, name)``: every member of the module or class x."""
+        project = self.project
+        if chain[0]:  # getattr(self, name) in a method of class chain[0]
+            targets = {symbol_id(self.module, chain[0])}
+        else:
+            targets = project.lookup(self.module, chain[1:])
+        for target in sorted(targets):
+            module, _, qualname = target.partition(":")
+            sym = project.symbol(target)
+            if qualname == MODULE_QUALNAME:
+                for member in project.module_members(module):
+                    yield member, EdgeKind.USES
+                continue
+            elif sym is not None and sym.kind is SymbolKind.CLASS:
+                classes = {target} | project.class_hierarchy(target)[0]
+                for cls in sorted(classes):
+                    cls_module, _, cls_qual = cls.partition(":")
+                    for member in project.symbols.get(cls_module, {}):
+                        if member.startswith(cls_qual + ".") and "." not in member[len(cls_qual) + 1 :]:
+                            yield symbol_id(cls_module, member), EdgeKind.USES
+                continue
 
     def _instance_attr(self, attr: str, constructor: tuple[str, ...]) -> Iterator[tuple[str, EdgeKind]]:
         """``x.attr`` where ``x = constructor(...)``: the class's own attribute when it is known."""
