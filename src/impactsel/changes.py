@@ -57,10 +57,13 @@ def compare(
             changed.append(_cs(new_module, qualname, ChangeCause.MODIFIED, path))
     for qualname in new_table.keys() - old_table.keys():
         changed.append(_cs(new_module, qualname, ChangeCause.ADDED, path))
-    if isinstance(old, FileSymbols) and isinstance(new, FileSymbols):
-        # What ``from m import *`` takes from this module changed: its importers are affected.
-        if old.star_imports != new.star_imports or old.all_names != new.all_names:
-            changed.append(_cs(new_module, MODULE_QUALNAME, ChangeCause.MODIFIED, path))
+    # What ``from m import *`` takes from this module changed: its importers are affected.
+    if (
+        isinstance(old, FileSymbols)
+        and isinstance(new, FileSymbols)
+        and (old.star_imports != new.star_imports or old.all_names != new.all_names)
+    ):
+        changed.append(_cs(new_module, MODULE_QUALNAME, ChangeCause.MODIFIED, path))
     return _unique(changed), reason
 
 

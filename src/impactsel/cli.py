@@ -53,12 +53,21 @@ def _parser() -> argparse.ArgumentParser:
         prog="impactsel",
         description="Print the pytest node ids that the changes since REV can affect.",
     )
-    parser.add_argument("--since", metavar="REV", help="compare with merge-base(REV, HEAD) (default: [tool.impactsel] since)")
+    parser.add_argument(
+        "--since", metavar="REV", help="compare with merge-base(REV, HEAD) (default: [tool.impactsel] since)"
+    )
     parser.add_argument("--root", metavar="DIR", type=Path, help="project root (default: the git work tree's top)")
     parser.add_argument(
-        "--format", dest="output_format", choices=("ids", "files", "json"), default="ids", help="what to print (default: ids)"
+        "--format",
+        dest="output_format",
+        choices=("ids", "files", "json"),
+        default="ids",
+        help="what to print (default: ids)",
     )
     parser.add_argument("--cache-dir", metavar="DIR", type=Path, help="cache directory (default: .impactsel_cache)")
+    parser.add_argument(
+        "--jobs", "-j", type=int, default=0, metavar="N", help="worker processes for parsing (default: one per core)"
+    )
     parser.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     parser.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors")
     parser.add_argument("--version", action="version", version=f"impactsel {__version__}")
@@ -78,7 +87,7 @@ def _select(args: argparse.Namespace) -> int:
         settings = dataclasses.replace(settings, since=args.since)
     if not settings.since:
         raise UsageError("no base revision: pass --since REV (or set since in [tool.impactsel])", slug="no-since")
-    settings = dataclasses.replace(settings, output_format=args.output_format, debug=args.debug)
+    settings = dataclasses.replace(settings, output_format=args.output_format, debug=args.debug, jobs=args.jobs)
     if args.cache_dir is not None:
         settings = dataclasses.replace(settings, cache_dir=args.cache_dir.resolve())
     if args.no_cache:

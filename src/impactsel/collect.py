@@ -36,7 +36,14 @@ _SETUP_NAMES = (
     "asyncSetUp",
     "asyncTearDown",
 )
-_MODULE_SETUP = ("setup_module", "teardown_module", "setUpModule", "tearDownModule", "setup_function", "teardown_function")
+_MODULE_SETUP = (
+    "setup_module",
+    "teardown_module",
+    "setUpModule",
+    "tearDownModule",
+    "setup_function",
+    "teardown_function",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +67,9 @@ def collect(project: Project, pytest: PytestSettings) -> list[TestItem]:
             continue
         if not isinstance(result, FileSymbols):
             # Unreadable test module: one item for the whole file, tied to its module node.
-            items.append(TestItem(NodeId(str(source.path)), source.path, ((module_node(source.module), EdgeKind.TEST),)))
+            items.append(
+                TestItem(NodeId(str(source.path)), source.path, ((module_node(source.module), EdgeKind.TEST),))
+            )
             continue
         items.extend(_ModuleTests(project, pytest, fixtures, source, result).items())
     return items
@@ -197,7 +206,7 @@ class _ModuleTests:
         found: set[str] = set()
         todo = list(requested)
         for name, ids in definitions.items():
-            for fixture_id, autouse in ids:
+            for _, autouse in ids:
                 if autouse:
                     todo.append(name)
         seen: set[str] = set()

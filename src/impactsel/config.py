@@ -109,6 +109,8 @@ class Settings:
     #: extra tests (node ids) that are always selected
     always_run: tuple[str, ...] = ()
     output_format: str = "ids"
+    #: worker processes for a cold run (0: one per core)
+    jobs: int = 0
     debug: bool = False
 
 

@@ -303,7 +303,7 @@ class _Walker:
         return False
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        qualname, sym, outer = self._enter_def(node.name.value, SymbolKind.FUNCTION, node.decorators)
+        _qualname, sym, outer = self._enter_def(node.name.value, SymbolKind.FUNCTION, node.decorators)
         scope = self._scopes[-1]
         for deco in node.decorators:
             self._visit(deco)
@@ -771,9 +771,13 @@ def _fields(kind: type[cst.CSTNode]) -> tuple[str, ...]:
         # Whitespace and bracket fields hold layout only: never walked.
         skip = ("whitespace", "lpar", "rpar", "lbracket", "rbracket", "lbrace", "rbrace", "comma", "semicolon")
         names = tuple(
-            f.name for f in dataclasses.fields(kind) if not any(f.name.startswith(x) or f.name.endswith(x) for x in skip)
+            f.name
+            for f in dataclasses.fields(kind)
+            if not any(f.name.startswith(x) or f.name.endswith(x) for x in skip)
         )
-        names = tuple(n for n in names if n not in ("leading_lines", "lines_after_decorators", "header", "footer", "newline"))
+        names = tuple(
+            n for n in names if n not in ("leading_lines", "lines_after_decorators", "header", "footer", "newline")
+        )
         _FIELDS[kind] = names
     return names
 

@@ -38,7 +38,9 @@ class Repository:
                 slug="not-a-repo",
             ) from None
         except git.exc.NoSuchPathError:
-            raise GitError(f"{path} does not exist; pass an existing directory with --root", slug="not-a-repo") from None
+            raise GitError(
+                f"{path} does not exist; pass an existing directory with --root", slug="not-a-repo"
+            ) from None
         except git.exc.GitCommandNotFound:
             raise GitError("git is not installed or not on PATH; install git", slug="no-git") from None
         if self._repo.bare or self._repo.working_tree_dir is None:
@@ -55,7 +57,9 @@ class Repository:
                 "the repository has no commits yet; commit once, then select tests against that commit",
                 slug="no-commits",
             )
-        commit = self._run("rev-parse", "--verify", "--quiet", "--end-of-options", f"{revision}^{{commit}}", check=False)
+        commit = self._run(
+            "rev-parse", "--verify", "--quiet", "--end-of-options", f"{revision}^{{commit}}", check=False
+        )
         if not commit:
             hint = self._missing_revision_hint(revision)
             raise GitError(f"unknown revision {revision!r}; {hint}", slug="unknown-revision")

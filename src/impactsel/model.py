@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import NewType, Union
+from typing import NewType
 
 #: ``"pkg.mod:Class.method"``; the module's own top-level code is ``"pkg.mod:<module>"``.
 SymbolId = NewType("SymbolId", str)
@@ -99,7 +99,7 @@ class ParseFailure:
     line: int = 0
 
 
-ExtractResult = Union[FileSymbols, ParseFailure]
+ExtractResult = FileSymbols | ParseFailure
 
 
 class Role(str, enum.Enum):

@@ -11,13 +11,14 @@ from __future__ import annotations
 import fnmatch
 import time
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 
 from impactsel import changes as changes_stage
+from impactsel.batch import Extractor
+from impactsel.cache import Cache
 from impactsel.collect import TEST_PREFIX, TestItem, collect, test_edges
 from impactsel.config import Settings
 from impactsel.discover import discover, module_name
-from impactsel.cache import Cache, content_key
 from impactsel.gitdiff import Repository
 from impactsel.graph import SymbolGraph
 from impactsel.model import (
@@ -64,8 +65,9 @@ def analyse(settings: Settings) -> Analysis:
     paths = [p for p in (_strip(prefix, f) for f in repo.files()) if p is not None]
     file_changes = _project_changes(repo.changes(base), prefix)
     sources = discover(paths, settings.pytest)
-    extractor = Extractor(Cache(settings.cache_dir))
-    results = {s: extractor.extract_file(settings.root / s.path) for s in sources}
+    extractor = Extractor(Cache(settings.cache_dir), settings.jobs)
+    by_path = extractor.extract_files(settings.root / s.path for s in sources)
+    results = {s: by_path[settings.root / s.path] for s in sources}
     changed, notes, run_all, extra_modules, file_changes_left = _changed_symbols(
         settings, sources, results, file_changes, extractor
     )
@@ -127,43 +129,6 @@ def _project_changes(file_changes: list[FileChange], prefix: PurePosixPath) -> l
             )
         )
     return kept
-
-
-class Extractor:
-    """Extraction through the content-addressed cache; libcst is imported on the first miss."""
-
-    def __init__(self, cache: Cache) -> None:
-        self.cache = cache
-        self.parsed = 0
-
-    def extract_file(self, path: Path) -> ExtractResult:
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            return ParseFailure(f"cannot read: {exc.strerror}")
-        return self.extract_bytes(data)
-
-    def extract_bytes(self, data: bytes) -> ExtractResult:
-        key = content_key(data)
-        cached = self.cache.get(key)
-        if cached is not None:
-            return cached
-        result = _extract_bytes(data)
-        self.parsed += 1
-        self.cache.put(key, result)
-        return result
-
-
-def _extract_bytes(data: bytes) -> ExtractResult:
-    if b"\0" in data[:8192]:
-        return ParseFailure("binary content in a .py file")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return ParseFailure("not UTF-8 text")
-    from impactsel.extract import extract  # libcst costs ~0.2 s to import: only on a miss
-
-    return extract(text)
 
 
 def _changed_symbols(

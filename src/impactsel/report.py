@@ -36,8 +36,7 @@ def summary(selection: Selection, seconds: float) -> str:
     count = selection.total_tests if selection.run_all else len(selection.tests)
     what = "all tests" if selection.run_all else f"{count}/{selection.total_tests} tests"
     return (
-        f"impactsel: {len(selection.changed)} changed symbols -> {what} "
-        f"(base {selection.base[:12]}, {seconds:.2f} s)"
+        f"impactsel: {len(selection.changed)} changed symbols -> {what} (base {selection.base[:12]}, {seconds:.2f} s)"
     )
 
 

@@ -176,7 +176,9 @@ class Project:
             return {module_node(".".join(parts))}  # a project module that does not exist (any more)
         return set()  # another distribution's, or the standard library's
 
-    def lookup(self, module: str, chain: tuple[str, ...], attribute: bool = False, seen: frozenset[str] = frozenset()) -> set[str]:
+    def lookup(
+        self, module: str, chain: tuple[str, ...], attribute: bool = False, seen: frozenset[str] = frozenset()
+    ) -> set[str]:
         """``chain[0]`` looked up in ``module``'s globals, then the attributes that follow."""
         key = f"{module}:{'.'.join(chain)}"
         if key in seen:
@@ -503,10 +505,8 @@ class _ModuleEdges:
     def _reflect(self, chain: tuple[str, ...]) -> Iterator[tuple[str, EdgeKind]]:
         """``vars(x)``, ``getattr(x, name)``: every member of the module or class x."""
         project = self.project
-        if chain[0]:  # getattr(self, name) in a method of class chain[0]
-            targets = {symbol_id(self.module, chain[0])}
-        else:
-            targets = project.lookup(self.module, chain[1:])
+        # chain[0] names the class for getattr(self, name) in a method; else a dotted global.
+        targets = {symbol_id(self.module, chain[0])} if chain[0] else project.lookup(self.module, chain[1:])
         for target in sorted(targets):
             module, _, qualname = target.partition(":")
             sym = project.symbol(target)
