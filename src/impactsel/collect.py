@@ -142,7 +142,7 @@ class _ModuleTests:
 
     def _class_items(self, qualname: str, path: tuple[str, ...]) -> Iterator[TestItem]:
         class_id = symbol_id(self.module, qualname)
-        unittest = self._is_unittest(class_id)
+        unittest = self.project.is_unittest(class_id)
         if not unittest and not _matches(qualname.rpartition(".")[2], self.pytest.python_classes):
             return
         if not unittest and f"{qualname}.__init__" in self.table:
@@ -164,14 +164,6 @@ class _ModuleTests:
             for member_qual, member in self.table.items():
                 if member.kind is SymbolKind.CLASS and member_qual.rpartition(".")[0] == qualname:
                     yield from self._class_items(member_qual, (*path, member_qual.rpartition(".")[2]))
-
-    def _is_unittest(self, class_id: str) -> bool:
-        ancestors, _, _ = self.project.class_hierarchy(class_id)
-        for cls in (class_id, *ancestors):
-            sym = self.project.symbol(cls)
-            if sym is not None and any(b[-1] in ("TestCase", "IsolatedAsyncioTestCase") for b in sym.bases):
-                return True
-        return False
 
     def _item(self, path: tuple[str, ...], func_id: str, func: Symbol, classes: tuple[str, ...]) -> TestItem:
         deps: dict[str, EdgeKind] = {func_id: EdgeKind.TEST}

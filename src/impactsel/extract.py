@@ -165,6 +165,7 @@ class _Sym:
     usefixtures: list[str] = field(default_factory=list)
     decorators: list[tuple[str, ...]] = field(default_factory=list)
     is_static: bool = False
+    body_depth: int = 1  #: scope depth of the symbol's own body
 
 
 @dataclass
@@ -173,6 +174,7 @@ class _Use:
     owner: _Sym
     direct: bool = True  # made in this scope, not propagated from a nested one
     mutates: bool = False  # ``x[k] = v``, ``x.a = v``, ``x.append(v)``: changes what x holds
+    nested: bool = False  # made inside a function nested in the owner (runs later, on call)
     reflects: bool = False  # ``vars(x)``, ``getattr(x, name)``: reads any attribute of x
 
 
@@ -195,6 +197,7 @@ class _Walker:
     def __init__(self, text: str) -> None:
         self._def_lines = [(m.group(1), text.count("\n", 0, m.start()) + 1) for m in _DEF_LINE.finditer(text)]
         self._def_index = 0
+        self._lines = text.splitlines()
         self._module = _Sym(MODULE_QUALNAME, SymbolKind.MODULE, 1)
         self._syms: list[_Sym] = [self._module]
         self._owner = self._module
@@ -329,6 +332,8 @@ class _Walker:
         scope.assigned.add(node.name.value)
         self._owner.tokens.append(_signature(node))
         self._push(fscope)
+        if sym is not None:
+            sym.body_depth = len(self._scopes)
         self._visit(node.body)
         self._pop()
         self._leave_def(outer)
@@ -614,6 +619,7 @@ class _Walker:
         outer = self._owner
         qualname = self._prefix() + name
         line = self._next_def_line(name)
+        line = line - self._decorator_lines(len(decorators)) if line else 0
         if not self._symbol_level:
             self._owner.tokens.append(f"{kind.value}:{name}")
             return qualname, None, outer
@@ -631,6 +637,19 @@ class _Walker:
         self._symbol_level = outer.kind in (SymbolKind.MODULE, SymbolKind.CLASS) and (
             outer.kind is SymbolKind.MODULE or bool(self._class_stack)
         )
+
+    def _decorator_lines(self, count: int) -> int:
+        """How far above the ``def`` line its first decorator starts."""
+        if not count or not self._def_index:
+            return 0
+        line = self._def_lines[self._def_index - 1][1]
+        lines = self._lines
+        seen, back = 0, 0
+        while seen < count and line - back - 2 >= 0:
+            back += 1
+            if lines[line - back - 1].lstrip().startswith("@"):
+                seen += 1
+        return back if seen == count else 0
 
     def _next_def_line(self, name: str) -> int:
         lines = self._def_lines
@@ -677,7 +696,8 @@ class _Walker:
         while isinstance(target, (cst.Attribute, cst.Subscript)):
             target = target.value
         if isinstance(target, cst.Name):
-            self._scopes[-1].uses.append(_Use((target.value,), self._owner, mutates=True))
+            nested = len(self._scopes) > self._owner.body_depth
+            self._scopes[-1].uses.append(_Use((target.value,), self._owner, mutates=True, nested=nested))
 
     def _use(self, chain: tuple[str, ...]) -> None:
         self._scopes[-1].uses.append(_Use(chain, self._owner))
@@ -728,7 +748,9 @@ class _Walker:
     def _global(self, use: _Use) -> None:
         use.owner.refs.add(Ref(RefKind.GLOBAL, use.chain))
         if use.mutates and use.owner.kind is SymbolKind.FUNCTION:
-            use.owner.refs.add(Ref(RefKind.WRITE, use.chain[:1]))
+            # level 1: the write happens in a nested function (a decorator's wrapper,
+            # at call time), not when the owner itself runs.
+            use.owner.refs.add(Ref(RefKind.WRITE, use.chain[:1], 1 if use.nested else 0))
         if use.reflects:
             use.owner.refs.add(Ref(RefKind.REFLECT, ("", *use.chain)))
 

@@ -240,6 +240,15 @@ class Project:
         foreign = any(self._has_foreign_base(c) for c in (class_id, *ancestors))
         return ancestors, descendants, foreign
 
+    def is_unittest(self, class_id: str) -> bool:
+        """A ``unittest.TestCase`` subclass (judged by the base's name, it is foreign)."""
+        ancestors, _, _ = self.class_hierarchy(class_id)
+        for cls in (class_id, *ancestors):
+            sym = self._symbol(cls)
+            if sym is not None and any(b[-1] in ("TestCase", "IsolatedAsyncioTestCase") for b in sym.bases):
+                return True
+        return False
+
     def bases_of(self, class_id: str) -> set[str]:
         cached = self._bases.get(class_id)
         if cached is None:
@@ -331,8 +340,12 @@ class Project:
         if sym is None:
             return True
         for base in sym.bases:
+            if base == ("object",):
+                continue
+            # Foreign unless the base is a class of the project: an import binding that
+            # leads nowhere in the project (``threading.Thread``) is foreign.
             targets = self._resolve_in_class_scope(module, qualname, base)
-            if not any(self._symbol(t) is not None for t in targets) and base != ("object",):
+            if not any((s := self._symbol(t)) is not None and s.kind is SymbolKind.CLASS for t in targets):
                 return True
         return False
 
@@ -435,7 +448,7 @@ class _ModuleEdges:
             if sym is not None and sym.kind is SymbolKind.FUNCTION:
                 module = target.partition(":")[0]
                 for ref in sym.refs:
-                    if ref.kind is RefKind.WRITE:
+                    if ref.kind is RefKind.WRITE and ref.level == 0:
                         for written in self.project.lookup(module, ref.chain):
                             if _is_variable(self.project, written):
                                 yield Edge(written, user, EdgeKind.WRITE)
@@ -444,10 +457,14 @@ class _ModuleEdges:
         # A class object is made of its body: attributes, and the dunder methods Python
         # calls implicitly. Where a base class is foreign (a framework, the standard
         # library), foreign code may call any method back: the class depends on all.
+        # unittest calls a TestCase's test methods only for their own test items.
         _, _, foreign = self.project.class_hierarchy(user)
+        unittest = foreign and self.project.is_unittest(user)
         for member in members:
             last = member.qualname.rpartition(".")[2]
-            if member.kind is not SymbolKind.FUNCTION or foreign or (last.startswith("__") and last.endswith("__")):
+            dunder = last.startswith("__") and last.endswith("__")
+            called_back = foreign and not (unittest and last.startswith("test"))
+            if member.kind is not SymbolKind.FUNCTION or called_back or dunder:
                 yield Edge(user, symbol_id(self.module, member.qualname), EdgeKind.INHERIT)
 
     def _resolve(self, sym: Symbol, ref: Ref) -> Iterator[tuple[str, EdgeKind]]:
@@ -498,9 +515,10 @@ class _ModuleEdges:
                 for node in project.resolve_dotted(parts):
                     yield node, EdgeKind.USES
         elif kind is RefKind.WRITE:
-            for node in project.lookup(module, ref.chain):
-                if _is_variable(project, node):
-                    yield node, EdgeKind.WRITE
+            # A write only has an effect once the writer runs, and whatever runs it
+            # reaches it (a test, a fixture, a hook, or import-time code): no edge.
+            # Decorators that file functions away are the exception (_registry_edges).
+            return
 
     def _reflect(self, chain: tuple[str, ...]) -> Iterator[tuple[str, EdgeKind]]:
         """``vars(x)``, ``getattr(x, name)``: every member of the module or class x."""
