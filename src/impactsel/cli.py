@@ -1,7 +1,10 @@
 """The command line: ``argv`` -> exit code; stdout carries data only, stderr messages.
 
-Exit codes: 0 the run succeeded (whether or not anything was selected), 2 bad
-input or usage (with a one-line message naming the fix), 1 reserved for gates.
+Subcommands: ``select`` (the default: ``impactsel --since main``), ``why``,
+``graph``, ``gate``, ``hook``, ``watch`` and ``coverage``. Exit codes: 0 the run
+succeeded (whether or not anything was selected), 1 a gate failed or the tests
+run by ``hook run``/``watch`` failed, 2 bad input or usage (a one-line message
+that names the fix).
 """
 
 from __future__ import annotations
@@ -9,23 +12,35 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from impactsel import __version__
 from impactsel.errors import ImpactselError, UsageError
 
+if TYPE_CHECKING:
+    from impactsel.config import Settings
+    from impactsel.pipeline import Analysis
+
 OK, FAIL, ERROR = 0, 1, 2
+SUBCOMMANDS = ("select", "why", "graph", "gate", "hook", "watch", "coverage")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run impactsel with ``argv`` (default: ``sys.argv[1:]``) and return the exit code."""
-    parser = _parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = argv[0] if argv and argv[0] in SUBCOMMANDS else "select"
+    if argv and argv[0] == command:
+        argv = argv[1:]
+    argv, passthrough = _split_passthrough(argv)
     try:
-        args = parser.parse_args(argv)
+        args = _parser(command).parse_args(argv)
     except SystemExit as exc:  # argparse has printed its message
         return OK if exc.code == 0 else ERROR
+    args.passthrough = passthrough
     try:
-        return _select(args)
+        return _HANDLERS[command](args)
     except ImpactselError as exc:
         if args.debug:
             raise
@@ -48,15 +63,42 @@ def main(argv: list[str] | None = None) -> int:
 # Private
 
 
-def _parser() -> argparse.ArgumentParser:
+def _split_passthrough(argv: list[str]) -> tuple[list[str], list[str]]:
+    """``impactsel watch --since main -- -x -q``: what follows ``--`` goes to pytest."""
+    if "--" in argv:
+        at = argv.index("--")
+        return argv[:at], argv[at + 1 :]
+    return argv, []
+
+
+def _parser(command: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="impactsel",
-        description="Print the pytest node ids that the changes since REV can affect.",
+        prog="impactsel" if command == "select" else f"impactsel {command}",
+        description=_DESCRIPTIONS[command],
     )
+    _common(parser)
+    _ARGUMENTS[command](parser)
+    parser.add_argument("--version", action="version", version=f"impactsel {__version__}")
+    return parser
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--since", metavar="REV", help="compare with merge-base(REV, HEAD) (default: [tool.impactsel] since)"
     )
     parser.add_argument("--root", metavar="DIR", type=Path, help="project root (default: the git work tree's top)")
+    parser.add_argument("--cache-dir", metavar="DIR", type=Path, help="cache directory (default: .impactsel_cache)")
+    parser.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    parser.add_argument(
+        "--jobs", "-j", type=int, default=0, metavar="N", help="worker processes for parsing (default: one per core)"
+    )
+    parser.add_argument(
+        "--fetch", action="store_true", help="in a shallow clone, deepen the history until the base is found"
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors")
+
+
+def _select_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--format",
         dest="output_format",
@@ -64,18 +106,62 @@ def _parser() -> argparse.ArgumentParser:
         default="ids",
         help="what to print (default: ids)",
     )
-    parser.add_argument("--cache-dir", metavar="DIR", type=Path, help="cache directory (default: .impactsel_cache)")
+    parser.add_argument("--shard", metavar="K/N", help="print only shard K of N (1-based) of the selection")
+    parser.add_argument("--durations-from", metavar="JUNIT_XML", type=Path, help="balance shards by these durations")
     parser.add_argument(
-        "--jobs", "-j", type=int, default=0, metavar="N", help="worker processes for parsing (default: one per core)"
+        "--coverage", metavar="FILE", type=Path, help="refine with coverage.py data recorded with per-test contexts"
     )
-    parser.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors")
-    parser.add_argument("--version", action="version", version=f"impactsel {__version__}")
-    return parser
 
 
-def _select(args: argparse.Namespace) -> int:
-    from impactsel import pipeline, report
+def _why_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("test", metavar="TEST_ID", help="a pytest node id, as impactsel prints them")
+
+
+def _graph_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", dest="output_format", choices=("dot", "json", "html"), default="dot")
+
+
+def _gate_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", dest="output_format", choices=("text", "github"), default="text")
+
+
+def _hook_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("action", choices=("install", "uninstall", "run"))
+    parser.add_argument("remote", nargs="?", default="origin", help="(run) the remote being pushed to")
+    parser.add_argument("url", nargs="?", default="", help="(run) its URL")
+    parser.add_argument("--force", action="store_true", help="(install) replace a pre-push hook that is not ours")
+
+
+def _watch_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--debounce", type=float, default=0.3, metavar="SECONDS", help="wait for saves to settle")
+
+
+def _coverage_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("action", choices=("record",))
+    parser.add_argument("--data-file", type=Path, default=Path(".coverage"), help="where to write the data")
+
+
+_DESCRIPTIONS = {
+    "select": "Print the pytest node ids that the changes since REV can affect.",
+    "why": "Show the chain from a change to a test, or why the test is not affected.",
+    "graph": "Draw the changed symbols, the paths and the selected tests.",
+    "gate": "Fail (exit 1) when a changed symbol is reached by no test.",
+    "hook": "Install, remove or run the git pre-push hook that runs the affected tests.",
+    "watch": "Rerun the affected tests on every save.",
+    "coverage": "Record coverage data with per-test contexts for --coverage.",
+}
+_ARGUMENTS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
+    "select": _select_arguments,
+    "why": _why_arguments,
+    "graph": _graph_arguments,
+    "gate": _gate_arguments,
+    "hook": _hook_arguments,
+    "watch": _watch_arguments,
+    "coverage": _coverage_arguments,
+}
+
+
+def _settings(args: argparse.Namespace, need_since: bool = True) -> Settings:
     from impactsel.config import load_settings
     from impactsel.gitdiff import Repository
 
@@ -83,21 +169,112 @@ def _select(args: argparse.Namespace) -> int:
     if not root.is_dir():
         raise UsageError(f"--root {root} is not a directory; pass the project's root directory")
     settings = load_settings(root.resolve())
+    changes: dict[str, object] = {"debug": args.debug, "jobs": args.jobs, "fetch": args.fetch}
     if args.since:
-        settings = dataclasses.replace(settings, since=args.since)
-    if not settings.since:
-        raise UsageError("no base revision: pass --since REV (or set since in [tool.impactsel])", slug="no-since")
-    settings = dataclasses.replace(settings, output_format=args.output_format, debug=args.debug, jobs=args.jobs)
+        changes["since"] = args.since
     if args.cache_dir is not None:
-        settings = dataclasses.replace(settings, cache_dir=args.cache_dir.resolve())
+        changes["cache_dir"] = args.cache_dir.resolve()
     if args.no_cache:
-        settings = dataclasses.replace(settings, cache_dir=None)
+        changes["cache_dir"] = None
+    settings = dataclasses.replace(settings, **changes)  # type: ignore[arg-type]
+    if need_since and not settings.since:
+        raise UsageError("no base revision: pass --since REV (or set since in [tool.impactsel])", slug="no-since")
+    return settings
+
+
+def _analyse(settings: Settings) -> Analysis:
+    from impactsel import pipeline, report
+
     analysis = pipeline.analyse(settings)
     selection = analysis.selection
-    sys.stdout.write(report.render(selection, settings.output_format))
     for note in selection.warnings:
         print(f"impactsel: {note}", file=sys.stderr)
     if selection.run_all:
         print(f"impactsel: selecting every test: {selection.run_all}", file=sys.stderr)
     print(report.summary(selection, analysis.seconds), file=sys.stderr)
+    return analysis
+
+
+def _select(args: argparse.Namespace) -> int:
+    from impactsel import report
+
+    settings = _settings(args)
+    analysis = _analyse(settings)
+    selection = analysis.selection
+    if args.coverage is not None:
+        from impactsel import covdata
+
+        selection = covdata.refine(analysis, args.coverage.resolve())
+        print(f"impactsel: with coverage: {len(selection.tests)}/{selection.total_tests} tests", file=sys.stderr)
+    if args.shard:
+        from impactsel import shard
+
+        index, total = shard.parse_spec(args.shard)
+        durations = shard.read_durations(args.durations_from) if args.durations_from else None
+        selection = shard.apply(selection, index, total, durations)
+    sys.stdout.write(report.render(selection, args.output_format))
     return OK
+
+
+def _why(args: argparse.Namespace) -> int:
+    from impactsel import explain
+
+    analysis = _analyse(_settings(args))
+    affected, text = explain.why(analysis, args.test)
+    sys.stdout.write(text)
+    return OK
+
+
+def _graph(args: argparse.Namespace) -> int:
+    from impactsel import explain
+
+    analysis = _analyse(_settings(args))
+    sys.stdout.write(explain.render_graph(analysis, args.output_format))
+    return OK
+
+
+def _gate(args: argparse.Namespace) -> int:
+    from impactsel import gate
+
+    analysis = _analyse(_settings(args))
+    result = gate.check(analysis)
+    sys.stdout.write(gate.render(result, args.output_format))
+    return FAIL if result.untested else OK
+
+
+def _hook(args: argparse.Namespace) -> int:
+    from impactsel import hook
+    from impactsel.gitdiff import Repository
+
+    root = args.root.resolve() if args.root is not None else Repository(Path.cwd()).root
+    if args.action == "install":
+        print(hook.install(root, force=args.force), file=sys.stderr)
+        return OK
+    if args.action == "uninstall":
+        print(hook.uninstall(root), file=sys.stderr)
+        return OK
+    return hook.run(root, args.remote, sys.stdin.read().splitlines(), args.passthrough)
+
+
+def _watch(args: argparse.Namespace) -> int:
+    from impactsel import watch
+
+    return watch.run(_settings(args), args.passthrough, debounce=args.debounce)
+
+
+def _coverage(args: argparse.Namespace) -> int:
+    from impactsel import covdata
+
+    settings = _settings(args, need_since=False)
+    return covdata.record(settings.root, args.data_file, args.passthrough)
+
+
+_HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "select": _select,
+    "why": _why,
+    "graph": _graph,
+    "gate": _gate,
+    "hook": _hook,
+    "watch": _watch,
+    "coverage": _coverage,
+}

@@ -111,6 +111,12 @@ class Settings:
     output_format: str = "ids"
     #: worker processes for a cold run (0: one per core)
     jobs: int = 0
+    #: in a shallow clone, deepen the history until the base is found
+    fetch: bool = False
+    #: extra edges for what analysis cannot see: a path or glob -> tests or modules it affects
+    depends: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: directories holding tests, when they are not pytest's testpaths
+    test_roots: tuple[str, ...] = ()
     debug: bool = False
 
 
@@ -190,8 +196,17 @@ def _str(value: object) -> str:
     return value
 
 
+def _depends(value: object) -> dict[str, tuple[str, ...]]:
+    """a table of strings to lists of strings"""
+    if not isinstance(value, dict):
+        raise TypeError(value)
+    return {str(k): _tuple_of_str(v) for k, v in value.items()}
+
+
 _OPTIONS = {
     "since": _str,
+    "depends": _depends,
+    "test_roots": _tuple_of_str,
     "cache_dir": _str,
     "run_all_on": _tuple_of_str,
     "ignore": _tuple_of_str,

@@ -48,7 +48,13 @@ class Analysis:
     reached: dict[str, str | None]
     items: list[TestItem]
     seconds: float
+    project: Project
+    root: Path
     notes: list[str] = field(default_factory=list)
+
+    def affected_by(self, changed: list[str]) -> dict[str, str | None]:
+        """The walk from some changed nodes only (``find_affected`` with the usual guards)."""
+        return self.graph.find_affected(changed, owner_guard)
 
 
 def select_tests(settings: Settings) -> Selection:
@@ -88,7 +94,7 @@ def analyse(settings: Settings) -> Analysis:
         test_roots=_test_roots(items, settings),
         warnings=tuple(notes),
     )
-    return Analysis(selection, graph, reached, items, time.perf_counter() - started, notes)
+    return Analysis(selection, graph, reached, items, time.perf_counter() - started, project, settings.root, notes)
 
 
 # Private
