@@ -220,7 +220,7 @@ def _why(args: argparse.Namespace) -> int:
     from impactsel import explain
 
     analysis = _analyse(_settings(args))
-    affected, text = explain.why(analysis, args.test)
+    _, text = explain.why(analysis, args.test)
     sys.stdout.write(text)
     return OK
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import fnmatch
 import time
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from impactsel import changes as changes_stage
 from impactsel.batch import Extractor
