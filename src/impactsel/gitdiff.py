@@ -47,8 +47,14 @@ class Repository:
             raise GitError(f"{path} is a bare repository; run impactsel in a working tree", slug="not-a-repo")
         self.root = Path(self._repo.working_tree_dir)
 
-    def base(self, revision: str) -> str:
-        """The merge base of ``revision`` and HEAD (what ``git diff REV...`` compares with)."""
+    def base(self, revision: str, fetch: bool = False) -> str:
+        """The merge base of ``revision`` and HEAD (what ``git diff REV...`` compares with).
+
+        With ``fetch``, a shallow clone is deepened (and a missing remote branch
+        fetched) until the merge base is found, instead of failing.
+        """
+        if fetch and self._is_shallow():
+            self._deepen_until_base(revision)
         if not _REVISION.match(revision) or revision.startswith("-"):
             raise GitError(f"{revision!r} is not a valid revision; pass a branch, tag or commit", slug="bad-revision")
         head = self._run("rev-parse", "--verify", "--quiet", "HEAD^{commit}", check=False)
@@ -68,7 +74,7 @@ class Repository:
             if self._is_shallow():
                 raise GitError(
                     f"{revision!r} and HEAD have no common ancestor in this shallow clone; "
-                    "fetch more history (git fetch --deepen=200, or fetch-depth: 0 in CI)",
+                    "fetch more history (git fetch --deepen=200, or fetch-depth: 0 in CI), or pass --fetch",
                     slug="shallow",
                 )
             raise GitError(
@@ -76,6 +82,23 @@ class Repository:
                 slug="no-merge-base",
             )
         return base
+
+    def _deepen_until_base(self, revision: str) -> None:
+        remote, _, branch = revision.partition("/")
+        branch = re.split(r"[~^@]", branch)[0]
+        remotes = self._run("remote", check=False).split()
+        if remote not in remotes:
+            remote, branch = (remotes[0] if remotes else ""), ""
+        if not remote:
+            return
+        if branch and not self._run("rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}", check=False):
+            self._run("fetch", "--quiet", "--end-of-options", remote, f"{branch}:refs/remotes/{remote}/{branch}")
+        for _ in range(8):
+            commit = self._run("rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}", check=False)
+            if commit and self._run("merge-base", "--end-of-options", commit, "HEAD", check=False):
+                return
+            self._run("fetch", "--quiet", "--deepen=256", "--end-of-options", remote)
+        self._run("fetch", "--quiet", "--unshallow", "--end-of-options", remote, check=False)
 
     def files(self) -> list[str]:
         """Every file of the work tree that git tracks or would track (not ignored)."""
@@ -155,7 +178,10 @@ class Repository:
 
     def _missing_revision_hint(self, revision: str) -> str:
         if self._is_shallow():
-            return f"this is a shallow clone: fetch it (git fetch origin {revision}, or fetch-depth: 0 in CI)"
+            return (
+                "this is a shallow clone: fetch more history (git fetch --deepen=200, or fetch-depth: 0 in CI), "
+                "or pass --fetch"
+            )
         if "/" in revision:
             remote, _, branch = revision.partition("/")
             return f"fetch it first (git fetch {remote} {branch})"

@@ -67,7 +67,7 @@ def analyse(settings: Settings) -> Analysis:
     assert settings.since is not None
     repo = Repository(settings.root)
     prefix = _prefix(repo, settings)
-    base = repo.base(settings.since)
+    base = repo.base(settings.since, fetch=settings.fetch)
     paths = [p for p in (_strip(prefix, f) for f in repo.files()) if p is not None]
     file_changes = _project_changes(repo.changes(base), prefix)
     sources = discover(paths, settings.pytest)
