@@ -17,7 +17,9 @@ The scenarios, interleaved round after round (the median is reported):
   bare-parse-stale  ``libcst.parse_module`` over only the .py files that differ between HEAD~50 and HEAD
 
 Each runs in a child process: wall time from the parent's clock, peak RSS from
-``os.wait4`` (the child, or the largest process it waited for). "own s" is the
+``os.wait4`` (the child, or the largest process it waited for: with a worker
+pool, the largest single process, not their sum). bare-parse uses as many
+workers as impactsel (one per core when it has ``--jobs``, else 1). "own s" is the
 time the tool reports for itself (impactsel's summary line, the parse loop of
 ``bare_parse.py``): the wall time minus interpreter start-up and imports.
 
@@ -425,6 +427,20 @@ class Recorder:
         print(f"[{self.repo}] {self.label} {scenario:<17} {status}", file=sys.stderr, flush=True)
 
 
+def cache_anomalies(results: dict[str, list[Measurement]]) -> list[str]:
+    """Warm runs that parsed more than they should have: their timings are not those of a warm run."""
+    expected = {"warm": 0, "warm-1-change": 1}
+    notes = []
+    for scenario, limit in expected.items():
+        for n, m in enumerate(results.get(scenario, []), 1):
+            if m.parsed is not None and m.parsed > limit:
+                notes.append(
+                    f"{scenario} run {n} parsed {m.parsed} files (expected <= {limit}): the cache did not serve them"
+                    " (did impactsel's cache key change during the benchmark? src/ may be installed editable)"
+                )
+    return notes
+
+
 # -- Ratios and the report -------------------------------------------------------
 
 
@@ -468,6 +484,16 @@ def render(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _render_meta(meta: dict[str, Any]) -> str:
+    load = "/".join(f"{x:.1f}" for x in meta["load_average"])
+    load_end = "/".join(f"{x:.1f}" for x in meta["load_average_end"])
+    return (
+        f"{meta['impactsel']} ({meta['impactsel_source']}), Python {meta['python']}, {meta['cpus']} CPUs, "
+        f"{meta['jobs']} worker(s), {meta['rounds']} rounds ({meta['cold_rounds']} cold); "
+        f"load average {load} at the start, {load_end} at the end\n"
+    )
+
+
 def _render_repo(repo: dict[str, Any]) -> list[str]:
     header = f"== {repo['name']}: {repo['py_files']} .py files, changed module: {repo['changed_module']}"
     if repo.get("stale_files") is not None:
@@ -506,6 +532,7 @@ def bench_repository(name: str, source: Path, tools: Tools, args: argparse.Names
             print(f"[{name}] setup failed: {exc}", file=sys.stderr)
             return {"name": name, "source": str(source), "error": str(exc)}
         summaries = {s: summarise(runs) for s, runs in results.items()}
+        ws.notes.extend(cache_anomalies(results))
         return {
             "name": name,
             "source": str(source),
@@ -557,7 +584,9 @@ def main(argv: list[str] | None = None) -> int:
             report["repos"].append(bench_repository("generated", path, tools, args))
     for path in args.repos:
         report["repos"].append(bench_repository(path.resolve().name, path.resolve(), tools, args))
+    report["meta"]["load_average_end"] = os.getloadavg()
     ok_repos = [r for r in report["repos"] if "scenarios" in r]
+    print(_render_meta(report["meta"]))
     print(render({"repos": ok_repos}))
     for failed in (r for r in report["repos"] if "scenarios" not in r):
         print(f"== {failed['name']}: not measured: {failed['error']}")
@@ -568,7 +597,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def _meta(tools: Tools, args: argparse.Namespace) -> dict[str, Any]:
     version = subprocess.run([*tools.impactsel, "--version"], capture_output=True, text=True, check=False).stdout
+    described = subprocess.run(
+        ["git", "describe", "--always", "--dirty"], cwd=BENCH_DIR.parent, capture_output=True, text=True, check=False
+    )
     return {
+        "impactsel_source": described.stdout.strip() or None,
+        "load_average": os.getloadavg(),
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cpus": os.cpu_count(),

@@ -10,6 +10,7 @@ self-contained HTML page.
 from __future__ import annotations
 
 import html
+import itertools
 import json
 
 from impactsel.collect import TEST_PREFIX
@@ -48,7 +49,7 @@ def why(analysis: Analysis, nodeid: str) -> tuple[bool, str]:
         )
     chain = analysis.graph.chain(analysis.reached, node)
     lines = [f"{match}: affected"]
-    for used, user in zip(chain, chain[1:]):
+    for used, user in itertools.pairwise(chain):
         kind = analysis.graph.edge_kind(user, used)
         word = _EDGE_WORDS.get(kind.value if kind else "", "depends on")
         lines.append(f"  {_describe(analysis, user)}\n      {word} {_describe(analysis, used)}")
@@ -106,7 +107,7 @@ def _subgraph(analysis: Analysis) -> tuple[list[dict[str, str]], list[dict[str, 
             continue
         chain = analysis.graph.chain(analysis.reached, node)
         on_paths.update(chain)
-        for used, user in zip(chain, chain[1:]):
+        for used, user in itertools.pairwise(chain):
             kind = analysis.graph.edge_kind(user, used)
             edges[(user, used)] = kind.value if kind else "depends"
     on_paths |= changed
