@@ -489,7 +489,7 @@ def _render_meta(meta: dict[str, Any]) -> str:
     load_end = "/".join(f"{x:.1f}" for x in meta["load_average_end"])
     return (
         f"{meta['impactsel']} ({meta['impactsel_source']}), Python {meta['python']}, {meta['cpus']} CPUs, "
-        f"{meta['jobs']} worker(s), {meta['rounds']} rounds ({meta['cold_rounds']} cold); "
+        f"{meta['jobs']} worker(s), rounds: {meta['rounds']} ({meta['cold_rounds']} with a cold run); "
         f"load average {load} at the start, {load_end} at the end\n"
     )
 

@@ -35,7 +35,7 @@ from impactsel.model import (
 logger = logging.getLogger(__name__)
 
 #: Bump when extraction output changes meaning: old entries are then ignored.
-SCHEMA = 7
+SCHEMA = 8
 _TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag created by impactsel.\n"
 
 
@@ -184,14 +184,18 @@ def _symbol_to_json(sym: Symbol) -> list[Any]:
     ]
 
 
+_REF_KINDS = {k.value: k for k in RefKind}
+_SYMBOL_KINDS = {k.value: k for k in SymbolKind}
+
+
 def _symbol_from_json(data: list[Any]) -> Symbol:
     qualname, kind, line, fingerprint, refs, targets, params, bases, fixture, usefixtures, decorators, is_static = data
     return Symbol(
         qualname=qualname,
-        kind=SymbolKind(kind),
+        kind=_SYMBOL_KINDS[kind],
         line=int(line),
         fingerprint=fingerprint,
-        refs=tuple(Ref(RefKind(k), tuple(c), int(lv)) for k, c, lv in refs),
+        refs=tuple(Ref(_REF_KINDS[k], tuple(c), lv) for k, c, lv in refs),
         targets=tuple(ImportTarget(*t) for t in targets),
         params=tuple(params),
         bases=tuple(tuple(b) for b in bases),

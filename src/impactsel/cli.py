@@ -211,7 +211,7 @@ def _select(args: argparse.Namespace) -> int:
 
         index, total = shard.parse_spec(args.shard)
         durations = shard.read_durations(args.durations_from) if args.durations_from else None
-        selection = shard.apply(selection, index, total, durations)
+        selection = shard.apply(selection, index, total, durations, all_tests=[i.nodeid for i in analysis.items])
     sys.stdout.write(report.render(selection, args.output_format))
     return OK
 
@@ -253,7 +253,8 @@ def _hook(args: argparse.Namespace) -> int:
     if args.action == "uninstall":
         print(hook.uninstall(root), file=sys.stderr)
         return OK
-    return hook.run(root, args.remote, sys.stdin.read().splitlines(), args.passthrough)
+    lines = [] if sys.stdin is None or sys.stdin.isatty() else sys.stdin.read().splitlines()
+    return hook.run(root, args.remote, lines, args.passthrough)
 
 
 def _watch(args: argparse.Namespace) -> int:

@@ -25,9 +25,9 @@ def discover(paths: Iterable[str], pytest: PytestSettings) -> tuple[SourceFile, 
     Returns:
         One ``SourceFile`` per Python file, sorted by path.
     """
-    files = sorted(PurePosixPath(p) for p in paths if p.endswith(".py"))
-    packages = {f.parent for f in files if f.name == "__init__.py"}
-    roots = _import_roots(pytest)
+    files = sorted(p for p in paths if p.endswith(".py"))
+    packages = {p.rpartition("/")[0] for p in files if p.rpartition("/")[2] == "__init__.py"}
+    roots = tuple(str(r) for r in _import_roots(pytest))
     return tuple(_source_file(f, packages, roots, pytest) for f in files)
 
 
@@ -42,40 +42,47 @@ def is_test_file(path: PurePosixPath, pytest: PytestSettings) -> bool:
     return any(_fnmatch_path(pattern, path) for pattern in pytest.python_files)
 
 
-def module_name(path: PurePosixPath, packages: set[PurePosixPath]) -> str:
-    """The name pytest's ``prepend`` mode gives a file: the package walk upwards."""
-    parts = [path.stem] if path.name != "__init__.py" else []
-    parent = path.parent
-    while parent in packages:
-        parts.append(parent.name)
-        parent = parent.parent
-    return ".".join(reversed(parts)) or path.parent.name
+def module_name(path: PurePosixPath | str, packages: set[str]) -> str:
+    """The name pytest's ``prepend`` mode gives a file: the package walk upwards.
+
+    ``packages`` holds the directories (``"src/pkg"``) that have an ``__init__.py``.
+    """
+    directory, _, name = str(path).rpartition("/")
+    parts = [name[:-3]] if name != "__init__.py" else []
+    while directory and directory in packages:
+        directory, _, part = directory.rpartition("/")
+        parts.append(part)
+    return ".".join(reversed(parts)) or directory.rpartition("/")[2]
 
 
 # Private
 
 
-def _source_file(
-    path: PurePosixPath, packages: set[PurePosixPath], roots: tuple[PurePosixPath, ...], pytest: PytestSettings
-) -> SourceFile:
+def _source_file(path: str, packages: set[str], roots: tuple[str, ...], pytest: PytestSettings) -> SourceFile:
     canonical = module_name(path, packages)
     aliases = []
     for root in roots:
-        if root != PurePosixPath(".") and not _under(path, str(root)):
+        if root == ".":
+            rel = path
+        elif path.startswith(root + "/"):
+            rel = path[len(root) + 1 :]
+        else:
             continue
-        rel = path.relative_to(root) if root != PurePosixPath(".") else path
-        parts = list(rel.parent.parts) + ([] if rel.name == "__init__.py" else [rel.stem])
+        parts = rel[:-3].split("/")
+        if parts[-1] == "__init__":
+            parts.pop()
         if parts and all(p.isidentifier() for p in parts):
             name = ".".join(parts)
             if name != canonical:
                 aliases.append(name)
-    if path.name == "conftest.py":
+    posix = PurePosixPath(path)
+    if posix.name == "conftest.py":
         role = Role.CONFTEST
-    elif is_test_file(path, pytest):
+    elif is_test_file(posix, pytest):
         role = Role.TEST
     else:
         role = Role.SOURCE
-    return SourceFile(path=path, module=canonical, aliases=tuple(dict.fromkeys(aliases)), role=role)
+    return SourceFile(path=posix, module=canonical, aliases=tuple(dict.fromkeys(aliases)), role=role)
 
 
 def _import_roots(pytest: PytestSettings) -> tuple[PurePosixPath, ...]:

@@ -97,22 +97,19 @@ def _describe(analysis: Analysis, node: str) -> str:
 
 
 def _subgraph(analysis: Analysis) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
-    """Nodes and edges on the chains from changed symbols to selected tests."""
+    """Every node on some path from a changed symbol to a selected test, and the edges between them."""
+    import networkx as nx
+
+    graph = analysis.graph.to_networkx()
     changed = {c.id for c in analysis.selection.changed}
-    on_paths: set[str] = set()
-    edges: dict[tuple[str, str], str] = {}
-    for test in analysis.selection.tests:
-        node = TEST_PREFIX + test.nodeid
-        if node not in analysis.reached:
-            continue
-        chain = analysis.graph.chain(analysis.reached, node)
-        on_paths.update(chain)
-        for used, user in itertools.pairwise(chain):
-            kind = analysis.graph.edge_kind(user, used)
-            edges[(user, used)] = kind.value if kind else "depends"
-    on_paths |= changed
-    nodes = [{"id": n, "role": _role(n, changed)} for n in sorted(on_paths)]
-    return nodes, [{"from": u, "to": v, "kind": k} for (u, v), k in sorted(edges.items())]
+    tests = [TEST_PREFIX + t.nodeid for t in analysis.selection.tests if TEST_PREFIX + t.nodeid in graph]
+    graph.add_edges_from(("<selected>", test) for test in tests)
+    downstream = nx.descendants(graph, "<selected>") if tests else set()
+    keep = (set(analysis.reached) & downstream) | changed
+    sub = graph.subgraph(keep)
+    nodes = [{"id": n, "role": _role(n, changed)} for n in sorted(keep)]
+    edges = [{"from": u, "to": v, "kind": d["kind"].value} for u, v, d in sorted(sub.edges(data=True))]
+    return nodes, edges
 
 
 def _role(node: str, changed: set[str]) -> str:

@@ -236,10 +236,13 @@ class _Walker:
         rebuilds every node on the way back up, which costs more than the parse.
         Layout (whitespace, comments, parentheses, commas) is never walked.
         """
-        if isinstance(node, _LAYOUT):
-            return
         kind = type(node)
-        marked = not isinstance(node, _UNMARKED)
+        flags = _FLAGS.get(kind)
+        if flags is None:
+            flags = _FLAGS[kind] = (issubclass(kind, _LAYOUT), not issubclass(kind, _UNMARKED))
+        layout, marked = flags
+        if layout:
+            return
         if marked:
             self._owner.tokens.append(_token(node))
         method = _METHODS.get(kind)
@@ -253,12 +256,14 @@ class _Walker:
     def _children(self, node: cst.CSTNode) -> None:
         for name in _fields(type(node)):
             value = getattr(node, name)
-            if isinstance(value, cst.CSTNode):
-                self._visit(value)
-            elif type(value) in (list, tuple):
+            kind = type(value)
+            if kind is list or kind is tuple:
                 for item in value:
-                    if isinstance(item, cst.CSTNode):
+                    if type(item) in _NODE_TYPES or isinstance(item, cst.CSTNode):
                         self._visit(item)
+            elif kind in _NODE_TYPES or isinstance(value, cst.CSTNode):
+                _NODE_TYPES.add(kind)
+                self._visit(value)
 
     def visit_Module(self, node: cst.Module) -> bool:
         # The module docstring is a symbol of its own (``__doc__``): editing it must
@@ -780,6 +785,9 @@ class _Walker:
 
 
 _METHODS: dict[type[cst.CSTNode], Callable[[_Walker, Any], bool | None]] = {}
+#: per node type: (is layout, gets a fingerprint marker); isinstance on libcst's ABCs is slow
+_FLAGS: dict[type[cst.CSTNode], tuple[bool, bool]] = {}
+_NODE_TYPES: set[type] = set()
 _FIELDS: dict[type[cst.CSTNode], tuple[str, ...]] = {}
 
 

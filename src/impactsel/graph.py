@@ -1,20 +1,27 @@
 """③ The symbol graph: edges ``user -> used`` -> who is affected by a change.
 
-The only module that imports networkx. An edge points from a symbol to what it
-uses, so the symbols affected by a change are the change's ancestors: one
-multi-source reverse breadth-first walk finds them all, and remembers for each
-node the neighbour it was reached from so that the chain from a changed symbol
-to a test can be shown.
+An edge points from a symbol to what it uses, so the symbols affected by a
+change are the change's ancestors: one multi-source reverse breadth-first walk
+finds them all, and remembers for each node the neighbour it was reached from so
+that the chain from a changed symbol to a test can be shown.
+
+The walk runs on plain dictionaries of predecessors: building a networkx graph
+of a large project costs seconds and importing networkx a few tenths, which a
+warm run cannot afford. ``to_networkx`` hands the same graph to networkx for the
+analyses that want it (drawing the paths, ``impactsel graph``); it is the only
+place that imports networkx.
 """
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from impactsel.resolve import Edge, EdgeKind
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 NAME_PREFIX = "name:"
 MODULE_SUFFIX = ":<module>"
@@ -25,25 +32,42 @@ class SymbolGraph:
     """A directed graph of symbol ids; an edge ``user -> used`` means "user uses used"."""
 
     def __init__(self) -> None:
-        self._graph: nx.DiGraph[str] = nx.DiGraph()
+        #: used -> {user: kind}: the walk only ever goes from a node to its users
+        self._pred: dict[str, dict[str, EdgeKind]] = {}
 
     @classmethod
     def from_edges(cls, edges: Iterable[Edge]) -> SymbolGraph:
         graph = cls()
+        pred = graph._pred
         for edge in edges:
-            graph.add_edge(user=edge.user, used=edge.used, kind=edge.kind)
+            users = pred.get(edge.used)
+            if users is None:
+                users = pred[edge.used] = {}
+            users.setdefault(edge.user, edge.kind)  # the first edge between two nodes wins
         return graph
 
     def add_edge(self, *, user: str, used: str, kind: EdgeKind) -> None:
-        if not self._graph.has_edge(user, used):
-            self._graph.add_edge(user, used, kind=kind)
+        self._pred.setdefault(used, {}).setdefault(user, kind)
 
     def __contains__(self, node: str) -> bool:
-        return node in self._graph
+        return node in self._pred or any(node in users for users in self._pred.values())
 
     def edge_kind(self, user: str, used: str) -> EdgeKind | None:
-        data = self._graph.get_edge_data(user, used)
-        return None if data is None else data["kind"]
+        return self._pred.get(used, {}).get(user)
+
+    def users(self, node: str) -> dict[str, EdgeKind]:
+        """The nodes with an edge to ``node``, and the kind of each edge."""
+        return self._pred.get(node, {})
+
+    def to_networkx(self) -> nx.DiGraph:
+        """The same graph as a ``networkx.DiGraph`` (edge attribute ``kind``)."""
+        import networkx as nx
+
+        graph = nx.DiGraph()
+        graph.add_edges_from(
+            (user, used, {"kind": kind}) for used, users in self._pred.items() for user, kind in users.items()
+        )
+        return graph
 
     def find_upstream(self, changed: Iterable[str]) -> dict[str, str | None]:
         """Every node that uses a changed node, directly or not.
@@ -58,7 +82,7 @@ class SymbolGraph:
             if node not in reached:
                 reached[node] = None
                 queue.append(node)
-        pred = self._graph.pred
+        pred = self._pred
         while queue:
             node = queue.popleft()
             if node not in pred:
@@ -86,7 +110,7 @@ class SymbolGraph:
                 continue  # a deleted definition's own node is seeded beside its name node
             module_qualname = [c for c in changed if c.rpartition(".")[2].rpartition(":")[2] == node[5:]]
             conditional.setdefault(node, set()).update(c for c in module_qualname if not c.startswith(NAME_PREFIX))
-        pred = self._graph.pred
+        pred = self._pred
         for node in list(reached):
             for user in pred.get(node, ()):
                 if user.startswith(NAME_PREFIX):
@@ -110,11 +134,11 @@ class SymbolGraph:
         """
         if not guard.endswith(MODULE_SUFFIX):
             return self.find_upstream([guard])
-        pred = self._graph.pred
+        pred = self._pred
         holders = [
             user
-            for user, data in pred.get(guard, {}).items()
-            if data["kind"] is not EdgeKind.MODULE and not user.endswith(MODULE_SUFFIX)
+            for user, kind in pred.get(guard, {}).items()
+            if kind is not EdgeKind.MODULE and not user.endswith(MODULE_SUFFIX)
         ]
         return self.find_upstream(holders)
 
@@ -125,7 +149,7 @@ class SymbolGraph:
             if node not in reached:
                 reached[node] = None
                 queue.append(node)
-        pred = self._graph.pred
+        pred = self._pred
         while queue:
             node = queue.popleft()
             if node.startswith(stop):

@@ -70,6 +70,9 @@ def analyse(settings: Settings) -> Analysis:
     base = repo.base(settings.since, fetch=settings.fetch)
     paths = [p for p in (_strip(prefix, f) for f in repo.files()) if p is not None]
     file_changes = _project_changes(repo.changes(base), prefix)
+    if not file_changes:  # nothing to walk from: no need to read the project at all
+        empty = Selection(base=base, changed=(), tests=(), total_tests=0, test_roots=settings.pytest.testpaths)
+        return Analysis(empty, SymbolGraph(), {}, [], time.perf_counter() - started, Project({}), settings.root)
     sources = discover(paths, settings.pytest)
     extractor = Extractor(Cache(settings.cache_dir), settings.jobs)
     by_path = extractor.extract_files(settings.root / s.path for s in sources)
@@ -145,7 +148,7 @@ def _changed_symbols(
     extractor: Extractor,
 ) -> tuple[list[ChangedSymbol], list[str], str | None, set[str], list[FileChange]]:
     by_path = {s.path: s for s in sources}
-    packages = {s.path.parent for s in sources if s.path.name == "__init__.py"}
+    packages = {str(s.path).rpartition("/")[0] for s in sources if s.path.name == "__init__.py"}
     changed: list[ChangedSymbol] = []
     notes: list[str] = []
     run_all: str | None = None

@@ -118,6 +118,9 @@ class Project:
             else:
                 self.symbols[source.module] = {s.qualname: s for s in result.symbols}
         self._hierarchy: dict[str, tuple[set[str], set[str], bool]] = {}
+        self._lookups: dict[tuple[str, tuple[str, ...], bool], set[str]] = {}
+        self._dotted: dict[tuple[str, ...], set[str]] = {}
+        self._in_hierarchy: dict[tuple[str, str, bool], set[str]] = {}
         self._bases: dict[str, set[str]] = {}
         self.known = set(self._by_module) | set(known_modules)
         self.top_packages = {m.split(".")[0] for m in self.known}
@@ -154,7 +157,13 @@ class Project:
     # -- lookups ----------------------------------------------------------------
 
     def resolve_dotted(self, parts: tuple[str, ...]) -> set[str]:
-        """An absolute dotted name (``pkg.mod.Class.attr``) -> the nodes it can mean."""
+        """An absolute dotted name (``pkg.mod.Class.attr``) -> the nodes it can mean (memoised)."""
+        found = self._dotted.get(parts)
+        if found is None:
+            found = self._dotted[parts] = self._resolve_dotted(parts)
+        return found
+
+    def _resolve_dotted(self, parts: tuple[str, ...]) -> set[str]:
         for i in range(len(parts), 0, -1):
             name = ".".join(parts[:i])
             if name not in self.known:
@@ -179,7 +188,20 @@ class Project:
     def lookup(
         self, module: str, chain: tuple[str, ...], attribute: bool = False, seen: frozenset[str] = frozenset()
     ) -> set[str]:
-        """``chain[0]`` looked up in ``module``'s globals, then the attributes that follow."""
+        """``chain[0]`` looked up in ``module``'s globals, then the attributes that follow.
+
+        Memoised: the project does not change during a run. Callers must not change
+        the set they get back.
+        """
+        if seen:
+            return self._lookup(module, chain, attribute, seen)
+        key = (module, chain, attribute)
+        found = self._lookups.get(key)
+        if found is None:
+            found = self._lookups[key] = self._lookup(module, chain, attribute, seen)
+        return found
+
+    def _lookup(self, module: str, chain: tuple[str, ...], attribute: bool, seen: frozenset[str]) -> set[str]:
         key = f"{module}:{'.'.join(chain)}"
         if key in seen:
             return set()
@@ -316,6 +338,14 @@ class Project:
         return self.resolve_dotted((*parts, *rest))
 
     def attribute_in_hierarchy(self, class_id: str, attr: str, include_descendants: bool = True) -> set[str]:
+        """Definitions of ``attr`` in the class, its bases (and subclasses), memoised."""
+        key = (class_id, attr, include_descendants)
+        found = self._in_hierarchy.get(key)
+        if found is None:
+            found = self._in_hierarchy[key] = self._attribute_in_hierarchy(class_id, attr, include_descendants)
+        return found
+
+    def _attribute_in_hierarchy(self, class_id: str, attr: str, include_descendants: bool) -> set[str]:
         ancestors, descendants, _ = self.class_hierarchy(class_id)
         classes = {class_id} | ancestors | (descendants if include_descendants else set())
         found = set()
