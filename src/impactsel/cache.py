@@ -35,7 +35,7 @@ from impactsel.model import (
 logger = logging.getLogger(__name__)
 
 #: Bump when extraction output changes meaning: old entries are then ignored.
-SCHEMA = 8
+SCHEMA = 15
 _TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag created by impactsel.\n"
 
 
@@ -181,6 +181,7 @@ def _symbol_to_json(sym: Symbol) -> list[Any]:
         list(sym.usefixtures),
         [list(d) for d in sym.decorators],
         sym.is_static,
+        list(sym.metaclass),
     ]
 
 
@@ -189,7 +190,21 @@ _SYMBOL_KINDS = {k.value: k for k in SymbolKind}
 
 
 def _symbol_from_json(data: list[Any]) -> Symbol:
-    qualname, kind, line, fingerprint, refs, targets, params, bases, fixture, usefixtures, decorators, is_static = data
+    (
+        qualname,
+        kind,
+        line,
+        fingerprint,
+        refs,
+        targets,
+        params,
+        bases,
+        fixture,
+        usefixtures,
+        decorators,
+        is_static,
+        meta,
+    ) = data
     return Symbol(
         qualname=qualname,
         kind=_SYMBOL_KINDS[kind],
@@ -203,4 +218,5 @@ def _symbol_from_json(data: list[Any]) -> Symbol:
         usefixtures=tuple(usefixtures),
         decorators=tuple(tuple(d) for d in decorators),
         is_static=bool(is_static),
+        metaclass=tuple(meta),
     )

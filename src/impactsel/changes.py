@@ -8,6 +8,7 @@ counts as a change to its whole module (every user of it is affected).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import PurePosixPath
 
 from impactsel.model import (
@@ -16,6 +17,7 @@ from impactsel.model import (
     ChangedSymbol,
     ExtractResult,
     FileSymbols,
+    ImportTarget,
     SymbolId,
 )
 
@@ -26,6 +28,7 @@ def compare(
     old: ExtractResult | None,
     new_module: str | None,
     new: ExtractResult | None,
+    is_project_module: Callable[[str, ImportTarget], bool] = lambda module, target: False,
 ) -> tuple[list[ChangedSymbol], str | None]:
     """The symbols that differ between two versions of one file.
 
@@ -33,6 +36,7 @@ def compare(
         path: the file's path (new path for renames).
         old_module / old: module name and extraction result at the base (None: the file is new).
         new_module / new: the same for the work tree (None: the file was deleted).
+        is_project_module: whether an import (in a module) imports code of the project.
 
     Returns:
         The changed symbols, and a reason when a side could not be analysed.
@@ -57,6 +61,10 @@ def compare(
             changed.append(_cs(new_module, qualname, ChangeCause.MODIFIED, path))
     for qualname in new_table.keys() - old_table.keys():
         changed.append(_cs(new_module, qualname, ChangeCause.ADDED, path))
+    # An import of project code added, removed or changed at module level runs that
+    # code (or fails) when this module is imported: its importers are affected.
+    if _project_imports(old, old_module, is_project_module) != _project_imports(new, new_module, is_project_module):
+        changed.append(_cs(new_module, MODULE_QUALNAME, ChangeCause.MODIFIED, path))
     # What ``from m import *`` takes from this module changed: its importers are affected.
     if (
         isinstance(old, FileSymbols)
@@ -68,6 +76,14 @@ def compare(
 
 
 # Private
+
+
+def _project_imports(
+    result: ExtractResult | None, module: str | None, is_project_module: Callable[[str, ImportTarget], bool]
+) -> set[ImportTarget]:
+    if not isinstance(result, FileSymbols) or module is None:
+        return set()
+    return {t for t in result.imports if is_project_module(module, t)}
 
 
 def _table(result: ExtractResult | None) -> dict[str, str]:

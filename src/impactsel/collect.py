@@ -36,6 +36,8 @@ _SETUP_NAMES = (
     "asyncSetUp",
     "asyncTearDown",
 )
+#: Hooks that pytest calls only for the items below the conftest.py defining them.
+_PER_ITEM_HOOKS = ("pytest_runtest_", "pytest_pyfunc_call", "pytest_fixture_", "pytest_itemcollected")
 _MODULE_SETUP = (
     "setup_module",
     "teardown_module",
@@ -97,6 +99,25 @@ class _FixtureIndex:
         for source in project.files:
             if source.role in (Role.CONFTEST, Role.TEST):
                 self.plugins.extend(_pytest_plugins(project, source))
+        self.session_hooks = self.session_wide()
+
+    def session_wide(self) -> list[str]:
+        """Hooks that act on every test wherever they are defined.
+
+        A conftest's ``pytest_collection_modifyitems`` or ``pytest_configure`` sees
+        the whole session even in a nested directory; only the per-item hooks
+        (``pytest_runtest_*``, ...) are limited to the directory below it. A plugin
+        named by ``pytest_plugins`` or ``-p`` applies everywhere.
+        """
+        found = []
+        for source in self.conftests.values():
+            for qualname in self.project.symbols.get(source.module, {}):
+                if qualname.startswith("pytest_") and not qualname.startswith(_PER_ITEM_HOOKS):
+                    found.append(symbol_id(source.module, qualname))
+        for module in self.plugin_modules():
+            found.append(module_node(module))
+            found.extend(symbol_id(module, q) for q in self.project.symbols.get(module, {}) if q.startswith("pytest_"))
+        return found
 
     def chain(self, directory: PurePosixPath) -> list[SourceFile]:
         """conftest.py files that apply to a test in ``directory``, nearest first."""
@@ -128,6 +149,7 @@ class _ModuleTests:
         # chain, plugins. Several definitions of one name: the test depends on all.
         self.scopes = [self.module, *(c.module for c in conftests), *fixtures.plugin_modules()]
         self.conftests = conftests
+        self.session_wide = fixtures.session_hooks
         self.module_definitions = self._module_definitions()
 
     def items(self) -> Iterator[TestItem]:
@@ -187,60 +209,77 @@ class _ModuleTests:
             for qualname in self.project.symbols.get(conftest.module, {}):
                 if qualname.startswith("pytest_") and "." not in qualname:
                     deps[symbol_id(conftest.module, qualname)] = EdgeKind.TEST
+        for hook in self.session_wide:
+            deps.setdefault(hook, EdgeKind.TEST)
         for fixture_id in self._fixtures(requested, classes):
             deps.setdefault(fixture_id, EdgeKind.FIXTURE)
         nodeid = NodeId("::".join((str(self.source.path), *path)))
         return TestItem(nodeid, self.source.path, tuple(deps.items()))
 
     def _fixtures(self, requested: list[str], classes: tuple[str, ...]) -> set[str]:
-        """Fixture symbols reachable from the requested names, autouse ones included."""
+        """Fixture symbols reachable from the requested names, autouse ones included.
+
+        A name resolves as pytest resolves it: to the nearest definition (the class,
+        the module, the conftest chain from the nearest, plugins); a farther one is
+        used too only when the nearer one requests its own name (``def db(db)``).
+        """
         definitions = self._definitions(classes)
         found: set[str] = set()
         todo = list(requested)
-        for name, ids in definitions.items():
-            for _, autouse in ids:
-                if autouse:
-                    todo.append(name)
+        todo.extend(name for name, ids in definitions.items() if any(autouse for _, autouse, _ in ids))
         seen: set[str] = set()
         while todo:
             name = todo.pop()
             if name in seen:
                 continue
             seen.add(name)
-            for fixture_id, _ in definitions.get(name, ()):
+            for fixture_id in self._visible(definitions.get(name, []), name):
                 found.add(fixture_id)
                 sym = self.project.symbol(fixture_id)
                 if sym is not None:
-                    todo.extend(sym.params)
+                    todo.extend(p for p in sym.params if p != name)
                     todo.extend(sym.usefixtures)
         return found
 
-    def _definitions(self, classes: tuple[str, ...]) -> dict[str, list[tuple[str, bool]]]:
-        definitions: dict[str, list[tuple[str, bool]]] = defaultdict(list)
-        for name, ids in self.module_definitions.items():
-            definitions[name].extend(ids)
+    def _visible(self, ids: list[tuple[str, bool, int]], name: str) -> list[str]:
+        """The definitions of ``name`` a request sees: the nearest level, and the ones it extends."""
+        visible: list[str] = []
+        for level in sorted({lv for _, _, lv in ids}):
+            here = [fixture_id for fixture_id, _, lv in ids if lv == level]
+            visible.extend(here)
+            extends = any(name in (sym.params if (sym := self.project.symbol(f)) else ()) for f in here)
+            if not extends:
+                break
+        return visible
+
+    def _definitions(self, classes: tuple[str, ...]) -> dict[str, list[tuple[str, bool, int]]]:
+        """name -> (fixture symbol, autouse, level): level 0 is the class, then the module, conftests, plugins."""
+        definitions: dict[str, list[tuple[str, bool, int]]] = defaultdict(list)
         for cls in classes:
             module, _, cls_qual = cls.partition(":")
             for qualname, sym in self.project.symbols.get(module, {}).items():
                 if qualname.rpartition(".")[0] == cls_qual and sym.fixture is not None:
-                    definitions[sym.fixture.name].append((symbol_id(module, qualname), sym.fixture.autouse))
+                    definitions[sym.fixture.name].append((symbol_id(module, qualname), sym.fixture.autouse, 0))
+        for name, ids in self.module_definitions.items():
+            definitions[name].extend(ids)
         return definitions
 
-    def _module_definitions(self) -> dict[str, list[tuple[str, bool]]]:
-        definitions: dict[str, list[tuple[str, bool]]] = defaultdict(list)
-        for module in self.scopes:
+    def _module_definitions(self) -> dict[str, list[tuple[str, bool, int]]]:
+        definitions: dict[str, list[tuple[str, bool, int]]] = defaultdict(list)
+        for level, module in enumerate(self.scopes, 1):
             for qualname, sym in self.project.symbols.get(module, {}).items():
                 if "." in qualname:
                     continue
                 if sym.fixture is not None:
-                    definitions[sym.fixture.name].append((symbol_id(module, qualname), sym.fixture.autouse))
+                    definitions[sym.fixture.name].append((symbol_id(module, qualname), sym.fixture.autouse, level))
                 elif sym.kind is SymbolKind.IMPORT:
                     # An imported fixture: pytest finds it among the module's attributes.
                     for target in self.project.lookup(module, (qualname,)):
                         target_sym = self.project.symbol(target)
                         if target_sym is not None and target_sym.fixture is not None:
-                            definitions[target_sym.fixture.name].append((target, target_sym.fixture.autouse))
-                            definitions[target_sym.fixture.name].append((symbol_id(module, qualname), False))
+                            fixture = target_sym.fixture
+                            definitions[fixture.name].append((target, fixture.autouse, level))
+                            definitions[fixture.name].append((symbol_id(module, qualname), False, level))
         return definitions
 
 

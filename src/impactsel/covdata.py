@@ -20,6 +20,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -32,6 +33,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from impactsel.errors import ImpactselError
+from impactsel.graph import TEST_NODE_PREFIX
 from impactsel.model import ChangeCause, ChangedSymbol, NodeId, Selection, SymbolKind
 
 if TYPE_CHECKING:
@@ -47,21 +49,12 @@ _RECORD_HINT = "record it with `impactsel coverage record` (in this checkout, on
 #: run when they are called, so "this test did not run it" means what it says.
 _PLAIN_DECORATORS = frozenset(
     {
-        "property",
-        "setter",
-        "getter",
-        "deleter",
-        "staticmethod",
-        "classmethod",
-        "abstractmethod",
-        "overload",
-        "override",
-        "wraps",
-        "contextmanager",
-        "asynccontextmanager",
+        *("property", "setter", "getter", "deleter", "staticmethod", "classmethod", "abstractmethod", "overload"),
+        *("override", "wraps", "contextmanager", "asynccontextmanager"),
     }
 )
 _PHASES = ("setup", "run", "teardown")
+_BATCH_HEADER = re.compile(rb"[0-9a-f]{40,64} ([a-z]+) ([0-9]+)")
 
 
 def record(root: Path, data_file: Path, pytest_args: list[str]) -> int:
@@ -125,14 +118,16 @@ def refine(analysis: Analysis, path: Path) -> Selection:
         )
     tests = _Contexts(analysis.items, analysis.project.files)
     blobs = _base_blobs(analysis.root, static.base, manifest.files)
-    valid = {rel for rel, digest in manifest.files.items() if _hash_of(blobs.get(rel)) == digest}
+    valid = {
+        rel for rel, digest in manifest.files.items() if (blob := blobs[rel]) is not None and _digest(blob) == digest
+    }
     kept, notes = _merge(analysis, data, tests, valid, blobs)
     drifted = set(manifest.files) - valid
     if drifted:
         kept |= _drifted_tests(data, tests, drifted)
         notes.append(
-            f"{_plural(len(drifted), 'measured file')} changed between the recording and the base: "
-            "the tests that ran them keep the static answer"
+            f"{_plural(len(drifted), 'measured file')} changed between the recording "
+            f"(at {(manifest.head or 'no commit')[:12]}) and the base: the tests that ran them keep the static answer"
         )
     selection = static
     for note in notes:
@@ -157,9 +152,9 @@ def _manifest_path(data_file: Path) -> Path:
     return data_file.with_name(data_file.name + MANIFEST_SUFFIX)
 
 
-def _hash_of(data: bytes | None) -> str | None:
+def _digest(data: bytes) -> str:
     """A file content's hash (``cache.content_key`` without impactsel's version)."""
-    return None if data is None else hashlib.blake2b(data, digest_size=16).hexdigest()
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -196,8 +191,9 @@ def _relative(filename: str, root: Path) -> str | None:
 
 # -- recording ------------------------------------------------------------------------------
 
-#: The project's ``[run]`` options that decide what is measured and how: kept in our rcfile.
-_RUN_OPTIONS = ("source", "source_pkgs", "include", "omit", "plugins", "concurrency", "branch", "patch")
+#: The project's ``[run]`` options that decide which Python code is measured and how: kept in
+#: our rcfile. Not ``plugins`` (they measure other files and need sections of their own).
+_RUN_OPTIONS = ("source", "source_pkgs", "include", "omit", "concurrency", "patch")
 
 
 def _record_command(coverage: ModuleType, root: Path, tmp: Path, pytest_args: list[str]) -> tuple[list[str], str]:
@@ -251,7 +247,7 @@ def _measured_hashes(coverage: ModuleType, data_file: Path, root: Path) -> dict[
         rel = _relative(filename, resolved)
         with contextlib.suppress(OSError):
             if rel is not None:
-                hashes[rel] = _hash_of((resolved / rel).read_bytes())
+                hashes[rel] = _digest((resolved / rel).read_bytes())
     return dict(sorted(hashes.items()))
 
 
@@ -365,22 +361,24 @@ class _Contexts:
 
 
 def _base_blobs(root: Path, base: str, paths: Iterable[str]) -> dict[str, bytes | None]:
-    """Each path's content at ``base`` (None where it does not exist), with one git process."""
-    paths = list(paths)
-    if not paths:
-        return {}
-    request = "".join(f"{base}:./{p}\n" for p in paths).encode()
+    """Each path's content at ``base`` (None where it does not exist), from one git process."""
+    blobs: dict[str, bytes | None] = dict.fromkeys(paths)
+    asked = [p for p in blobs if "\n" not in p]  # the batch protocol is one name per line
+    if not asked:
+        return blobs
+    request = "".join(f"{base}:./{p}\n" for p in asked).encode()
     done = subprocess.run(["git", "cat-file", "--batch"], cwd=root, input=request, capture_output=True, check=False)
-    out, at, blobs = done.stdout, 0, {}
-    for rel in paths:
+    out, at = done.stdout, 0
+    for rel in asked:
         end = out.find(b"\n", at)
-        header = out[at:end].split() if end >= 0 else []
-        if len(header) != 3:
-            blobs[rel], at = None, end + 1 if end >= 0 else len(out)
-            continue
-        size = int(header[2])
-        blobs[rel] = out[end + 1 : end + 1 + size] if header[1] == b"blob" else None
-        at = end + 1 + size + 1
+        if end < 0:
+            break
+        header = _BATCH_HEADER.fullmatch(out[at:end])  # else "<name> missing"
+        at = end + 1
+        if header is not None:
+            size = int(header[2])
+            blobs[rel] = out[at : at + size] if header[1] == b"blob" else None
+            at += size + 1
     return blobs
 
 
@@ -410,9 +408,8 @@ def _merge(
 
 
 def _static_tests(analysis: Analysis, symbol: str) -> set[NodeId]:
-    from impactsel.collect import TEST_PREFIX
-
-    return {NodeId(n[len(TEST_PREFIX) :]) for n in analysis.affected_by([symbol]) if n.startswith(TEST_PREFIX)}
+    prefix = TEST_NODE_PREFIX
+    return {NodeId(n[len(prefix) :]) for n in analysis.affected_by([symbol]) if n.startswith(prefix)}
 
 
 def _ran(

@@ -102,6 +102,17 @@ _LITERALS = (
     cst.SetComp,
     cst.DictComp,
 )
+# Calls whose first two arguments are an object and the name of one of its attributes.
+_ATTRIBUTE_BY_NAME = frozenset({"getattr", "setattr", "hasattr", "delattr", "object"})
+# Functions that look at an object without calling its methods back (dunders aside).
+_INSPECTORS = frozenset(
+    {
+        "isinstance", "issubclass", "type", "id", "len", "print", "repr", "str", "hash", "callable", "cast",
+        "getattr", "setattr", "hasattr", "delattr", "vars", "dir", "TypeVar", "overload", "raises", "warns",
+        "bool", "int", "float", "list", "tuple", "set", "frozenset", "dict", "sorted", "iter", "next", "format",
+        "param", "parametrize", "approx", "fixture", "usefixtures", "skipif", "xfail",
+    }
+)  # fmt: skip
 # Calls that read every attribute of their first argument.
 _REFLECTORS = frozenset({"getmembers", "testmod", "DocTestFinder", "getmembers_static", "asdict", "fields"})
 _INTERESTING_STRING = re.compile(r"^[\w.\-/]{2,200}$")
@@ -166,6 +177,7 @@ class _Sym:
     decorators: list[tuple[str, ...]] = field(default_factory=list)
     is_static: bool = False
     body_depth: int = 1  #: scope depth of the symbol's own body
+    metaclass: tuple[str, ...] = ()
 
 
 @dataclass
@@ -175,6 +187,8 @@ class _Use:
     direct: bool = True  # made in this scope, not propagated from a nested one
     mutates: bool = False  # ``x[k] = v``, ``x.a = v``, ``x.append(v)``: changes what x holds
     nested: bool = False  # made inside a function nested in the owner (runs later, on call)
+    instance_attr: str | None = None  # ``Cls().attr``: the chain is the constructor
+    mutator: bool = False  # ``x.append(v)``: a call that may only write x
     reflects: bool = False  # ``vars(x)``, ``getattr(x, name)``: reads any attribute of x
 
 
@@ -352,7 +366,11 @@ class _Walker:
         for arg in (*node.bases, *node.keywords):
             self._visit(arg)
         if sym is not None:
-            sym.bases = [c for c in (_chain(a.value) for a in node.bases) if c]
+            for keyword in node.keywords:
+                if keyword.keyword is not None and keyword.keyword.value == "metaclass":
+                    sym.metaclass = _chain(keyword.value)
+            # ``Base[T]`` (a generic base) is still the class ``Base``.
+            sym.bases = [c for c in (_chain(_unsubscript(a.value)) for a in node.bases) if c]
         scope.assigned.add(node.name.value)
         symbol_level = self._symbol_level
         if sym is not None:
@@ -431,9 +449,13 @@ class _Walker:
         # can be looked up in Cls rather than in every definition named ``m``.
         scope = self._scopes[-1]
         if scope.kind == "function" and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+            name = node.targets[0].target.value
             chain = _chain(node.value) if isinstance(node.value, cst.Call) else ()
-            if chain:
-                scope.constructors.setdefault(node.targets[0].target.value, set()).add(chain)
+            module = _imported_module(node.value)
+            if module is not None:  # m = importlib.import_module("a.b"): m is the module a.b
+                scope.imports[name] = (tuple(module.split(".")), 0)
+            elif chain:
+                scope.constructors.setdefault(name, set()).add(chain)
         return True
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> bool:
@@ -568,7 +590,11 @@ class _Walker:
             self._attrs(attrs[1:])
             self._visit(base)
             return False
-        if not isinstance(base, _LITERALS):  # "".join(...): str's own method, not ours
+        if isinstance(base, cst.Call) and isinstance(base.func, (cst.Name, cst.Attribute)) and _chain(base.func):
+            # Cls(...).attr: looked up in Cls when Cls is a global class (decided at scope end).
+            self._scopes[-1].uses.append(_Use(_chain(base.func), self._owner, instance_attr=attrs[0]))
+            self._attrs(attrs[1:])
+        elif not isinstance(base, _LITERALS):  # "".join(...): str's own method, not ours
             self._attrs(attrs)
         self._visit(base)
         return False
@@ -589,14 +615,33 @@ class _Walker:
 
     def visit_Call(self, node: cst.Call) -> bool:
         chain = _chain(node.func)
+        if chain and not isinstance(node.func, cst.Call) and chain[-1] not in _INSPECTORS:
+            # An object handed to another library's function (``sys.meta_path.append(
+            # Finder())``, ``Thread(target=obj.run)``) may have any method called back.
+            for arg in node.args:
+                handed = _chain(arg.value)
+                if handed and handed[0] not in ("self", "cls"):
+                    self._owner.refs.add(Ref(RefKind.ESCAPE, (*chain, "", *handed)))
         if chain and chain[-1] in ("usefixtures", "getfixturevalue"):
             self._owner.usefixtures.extend(s for s in (_string_arg(a) for a in node.args) if s)
         elif chain and chain[-1] in _MUTATORS and isinstance(node.func, cst.Attribute):
             self._mutation(node.func.value)
-        elif chain in (("getattr",), ("setattr",), ("hasattr",), ("delattr",)) and len(node.args) >= 2:
+            if isinstance(node.func.value, cst.Name):
+                # TABLE.append(x) writes TABLE and does not depend on what it holds; but
+                # mod.add(x) calls a function: which one it is is settled at resolution.
+                self._owner.tokens.append(f"mutate:{node.func.value.value}.{node.func.attr.value}")
+                self._scopes[-1].uses.append(_Use(chain, self._owner, mutator=True))
+                for arg in node.args:
+                    self._visit(arg)
+                return False
+        elif chain and chain[-1] in _ATTRIBUTE_BY_NAME and len(node.args) >= 2:
+            # getattr(obj, "name"), mock.patch.object(obj, "name"), monkeypatch.setattr(obj, "name", v)
             literal = _string_arg(node.args[1])
+            target = _chain(node.args[0].value) if not isinstance(node.args[0].value, cst.Call) else ()
             if literal is not None and literal.isidentifier():
                 self._owner.refs.add(Ref(RefKind.ATTR, (literal,)))
+                if target:
+                    self._use((*target, literal))
             else:
                 self._reflection(node.args[0].value)
         elif chain and (chain in (("vars",), ("dir",)) or chain[-1] in _REFLECTORS) and node.args:
@@ -630,7 +675,11 @@ class _Walker:
             return qualname, None, outer
         sym = self._new_symbol(qualname, kind, line)
         sym.tokens.append(f"{kind.value}:{name}")
-        sym.decorators = [c for c in (_chain(d.decorator) for d in decorators) if c]
+        sym.decorators = [
+            (*c, "()") if isinstance(d.decorator, cst.Call) else c
+            for c, d in ((_chain(d.decorator), d) for d in decorators)
+            if c
+        ]
         sym.fixture = _fixture(name, decorators)
         self._owner = sym
         if kind is SymbolKind.FUNCTION:
@@ -684,9 +733,16 @@ class _Walker:
                 self._bind(element.value)
         elif isinstance(target, cst.StarredElement):
             self._bind(target.value)
+        elif isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name):
+            # TABLE[key] = value writes TABLE without depending on what it holds: no use of
+            # TABLE (a registry's writers must not depend on everything filed in it).
+            self._mutation(target)
+            self._owner.tokens.append(f"store:{target.value.value}")
+            for element in target.slice:
+                self._visit(element)
         else:
             self._mutation(target)
-            self._visit(target)  # x.attr = ..., x[i] = ...: reads x
+            self._visit(target)  # x.attr = ..., x[i][j] = ...: reads x
 
     def _reflection(self, target: cst.CSTNode, attrs: tuple[str, ...] = ()) -> None:
         """Record that every attribute of ``target`` (a dotted name) may be read."""
@@ -751,7 +807,14 @@ class _Walker:
         parent.uses.append(use)
 
     def _global(self, use: _Use) -> None:
-        use.owner.refs.add(Ref(RefKind.GLOBAL, use.chain))
+        if use.mutator:
+            use.owner.refs.add(Ref(RefKind.MUTATOR, use.chain))
+            return
+        if use.instance_attr is not None:
+            use.owner.refs.add(Ref(RefKind.INSTANCE, (use.instance_attr, *use.chain)))
+            return
+        if not use.mutates:  # a write alone does not depend on what the global holds
+            use.owner.refs.add(Ref(RefKind.GLOBAL, use.chain))
         if use.mutates and use.owner.kind is SymbolKind.FUNCTION:
             # level 1: the write happens in a nested function (a decorator's wrapper,
             # at call time), not when the owner itself runs.
@@ -760,10 +823,18 @@ class _Walker:
             use.owner.refs.add(Ref(RefKind.REFLECT, ("", *use.chain)))
 
     def _local(self, use: _Use, scope: _Scope) -> None:
+        if use.mutator and scope.imports.get(use.chain[0]) is None:
+            use.owner.refs.add(Ref(RefKind.ATTR, use.chain[1:]))
+            return
+        if use.instance_attr is not None:  # made by a local callable: any definition of the name
+            use.owner.refs.add(Ref(RefKind.ATTR, (use.instance_attr,)))
+            return
         imported = scope.imports.get(use.chain[0])
         if imported is not None:
             prefix, level = imported
             use.owner.refs.add(Ref(RefKind.IMPORT, (*prefix, *use.chain[1:]), level))
+            if use.reflects:  # getattr(m, name) with m imported in the function
+                use.owner.refs.add(Ref(RefKind.REFLECT, ("@import", *prefix, *use.chain[1:]), level))
             return
         rest = use.chain[1:]
         if not rest:
@@ -886,6 +957,20 @@ def _chain(node: cst.CSTNode) -> tuple[str, ...]:
     return tuple(reversed(parts))
 
 
+def _imported_module(node: cst.BaseExpression) -> str | None:
+    """``importlib.import_module("a.b")`` -> "a.b"."""
+    if not isinstance(node, cst.Call) or _chain(node.func) not in (("importlib", "import_module"), ("import_module",)):
+        return None
+    literal = _string_arg(node.args[0]) if node.args else None
+    return literal if literal and not literal.startswith(".") else None
+
+
+def _unsubscript(node: cst.BaseExpression) -> cst.BaseExpression:
+    while isinstance(node, cst.Subscript):
+        node = node.value
+    return node
+
+
 def _is_super_call(node: cst.CSTNode) -> bool:
     return isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "super"
 
@@ -976,6 +1061,7 @@ def _freeze(sym: _Sym) -> Symbol:
         usefixtures=tuple(dict.fromkeys(sym.usefixtures)),
         decorators=tuple(sym.decorators),
         is_static=sym.is_static,
+        metaclass=sym.metaclass,
     )
 
 
@@ -997,4 +1083,5 @@ def _merge(old: Symbol | None, new: Symbol) -> Symbol:
         usefixtures=tuple(dict.fromkeys((*old.usefixtures, *new.usefixtures))),
         decorators=tuple(dict.fromkeys((*old.decorators, *new.decorators))),
         is_static=old.is_static and new.is_static,
+        metaclass=old.metaclass or new.metaclass,
     )

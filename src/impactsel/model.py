@@ -37,6 +37,8 @@ class RefKind(str, enum.Enum):
     WRITE = "write"  # ``global X`` rebound here: X depends on this symbol
     CLASS_LOCAL = "class_local"  # a name bound earlier in the same class body
     REFLECT = "reflect"  # vars(x), dir(x), x.__dict__, getattr(x, name): every attribute of x
+    MUTATOR = "mutator"  # x.append(v): a write when x is a variable, else a call of x.append
+    ESCAPE = "escape"  # f(obj): chain = (*f, "", *obj); when f is foreign, obj's methods may be called back
     INSTANCE = "instance"  # attribute of a local made by one constructor: chain = (attr, *constructor)
 
 
@@ -80,6 +82,7 @@ class Symbol:
     usefixtures: tuple[str, ...] = ()
     decorators: tuple[tuple[str, ...], ...] = ()  #: dotted decorator chains
     is_static: bool = False  #: a staticmethod (no ``self``)
+    metaclass: tuple[str, ...] = ()  #: ``class C(metaclass=M)``: M as a dotted chain
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,7 @@ from impactsel.model import (
     ExtractResult,
     FileChange,
     FileSymbols,
+    ImportTarget,
     NodeId,
     ParseFailure,
     RefKind,
@@ -87,6 +88,7 @@ def analyse(settings: Settings) -> Analysis:
     notes += more_notes
     run_all = run_all or file_run_all
     reached = graph.find_affected(seeds, owner_guard)
+    notes += _dynamic_notes(results, reached, changed)
     selected = _selected(items, reached, graph, settings)
     selection = Selection(
         base=base,
@@ -153,6 +155,11 @@ def _changed_symbols(
     notes: list[str] = []
     run_all: str | None = None
     old_modules: set[str] = set()
+    top_packages = {s.module.split(".")[0] for s in sources} | {a.split(".")[0] for s in sources for a in s.aliases}
+
+    def is_project(module: str, target: ImportTarget) -> bool:
+        return target.level > 0 or target.module.split(".")[0] in top_packages
+
     others: list[FileChange] = []
     for change in file_changes:
         path = change.path
@@ -177,7 +184,7 @@ def _changed_symbols(
             old_modules.add(old_module)
         new_result = results.get(new_source) if new_source is not None else None
         found, reason = changes_stage.compare(
-            path, old_module, old_result, new_source.module if new_source else None, new_result
+            path, old_module, old_result, new_source.module if new_source else None, new_result, is_project
         )
         changed += found
         if reason:
@@ -217,6 +224,26 @@ def _seeds(
                 seeds.append(module_node(source.module))
                 notes.append(f"{source.path} cannot be analysed ({result.message}): its users are selected")
     return seeds, notes, run_all
+
+
+def _dynamic_notes(
+    results: dict[SourceFile, ExtractResult], reached: dict[str, str | None], changed: list[ChangedSymbol]
+) -> list[str]:
+    """Say where code that the change reaches does what a static reading cannot follow.
+
+    That is code the walk went through, or code whose computed imports may load a
+    changed module (one of its own package).
+    """
+    modules = {node.partition(":")[0] for node in reached if not node.startswith(("test:", "name:"))}
+    packages = {c.id.split(".")[0].partition(":")[0] for c in changed}
+    notes = []
+    for source, result in results.items():
+        if not isinstance(result, FileSymbols) or not result.dynamic:
+            continue
+        if source.module in modules or source.module.split(".")[0] in packages:
+            for reason in result.dynamic:
+                notes.append(f"{source.path}: {reason}: its users are selected more widely")
+    return notes
 
 
 def _symbols_naming(path: PurePosixPath, results: dict[SourceFile, ExtractResult]) -> list[str]:

@@ -41,6 +41,21 @@ _BUILTIN_CLASSES = frozenset(
 )
 
 
+#: Foreign base classes that call no method of a subclass except dunders (and enum's
+#: ``_sunder_`` hooks): typing helpers, abstract base classes, enums, exceptions.
+_INERT_BASES = frozenset(
+    {
+        "object", "Generic", "Protocol", "ABC", "NamedTuple", "TypedDict", "Enum", "IntEnum", "StrEnum",
+        "Flag", "IntFlag", "ReprEnum", "Exception", "BaseException",
+    }
+)  # fmt: skip
+
+
+def _is_inert_base(base: tuple[str, ...]) -> bool:
+    last = base[-1]
+    return last in _INERT_BASES or last.endswith(("Error", "Exception", "Warning"))
+
+
 def _is_foreign_class(constructor: tuple[str, ...]) -> bool:
     """A constructor from outside the project that surely makes an object of its own class."""
     last = constructor[-1]
@@ -370,7 +385,7 @@ class Project:
         if sym is None:
             return True
         for base in sym.bases:
-            if base == ("object",):
+            if _is_inert_base(base):
                 continue
             # Foreign unless the base is a class of the project: an import binding that
             # leads nowhere in the project (``threading.Thread``) is foreign.
@@ -451,6 +466,9 @@ class _ModuleEdges:
             if sym.qualname not in (MODULE_QUALNAME, "<main>", "__doc__"):
                 yield Edge(user, here, EdgeKind.MODULE)
             for ref in sym.refs:
+                if ref.kind is RefKind.ESCAPE:
+                    yield from self._escape_edges(ref.chain)
+                    continue
                 for used, kind in self._resolve(sym, ref):
                     if kind is EdgeKind.WRITE:
                         yield Edge(used, user, kind)  # the global depends on its writer
@@ -461,6 +479,69 @@ class _ModuleEdges:
             for decorator in sym.decorators:
                 yield from self._registry_edges(user, decorator)
 
+    def _subclass_registry_edges(
+        self, user: str, sym: Symbol, members: list[Symbol], descendants: set[str]
+    ) -> Iterator[Edge]:
+        """``__init_subclass__`` and metaclasses see every class made: they may file it away.
+
+        The class-level names of the class defining ``__init_subclass__`` (or of the
+        metaclass) are where such registries live: readers of them depend on every
+        subclass (or every class made by the metaclass).
+        """
+        attributes = [m for m in members if m.kind is SymbolKind.NAME]
+        if any(m.qualname.endswith(".__init_subclass__") for m in members):
+            for attribute in attributes:
+                for sub in sorted(descendants):
+                    yield Edge(symbol_id(self.module, attribute.qualname), sub, EdgeKind.INHERIT)
+        if sym.metaclass:
+            made = {user} | descendants
+            for meta in self.project.lookup(self.module, sym.metaclass):
+                meta_sym = self.project.symbol(meta)
+                if meta_sym is None or meta_sym.kind is not SymbolKind.CLASS:
+                    continue
+                meta_module, _, meta_qual = meta.partition(":")
+                for qualname, member in self.project.symbols.get(meta_module, {}).items():
+                    if member.kind is SymbolKind.NAME and qualname.rpartition(".")[0] == meta_qual:
+                        for cls in sorted(made):
+                            yield Edge(symbol_id(meta_module, qualname), cls, EdgeKind.INHERIT)
+
+    def _escape_edges(self, chain: tuple[str, ...]) -> Iterator[Edge]:
+        """A project class handed to foreign code: every method it has may be called back."""
+        split = chain.index("")
+        function, handed = chain[:split], chain[split + 1 :]
+        project = self.project
+        if any(
+            (s := project.symbol(t)) is not None and s.kind is not SymbolKind.IMPORT
+            for t in project.lookup(self.module, function)
+        ):
+            return  # a function of the project: what it does with the object is in the graph
+        for target in sorted(self._handed_classes(handed)):
+            for cls in sorted({target} | project.class_hierarchy(target)[0]):
+                module, _, qualname = cls.partition(":")
+                for member, member_sym in project.symbols.get(module, {}).items():
+                    if member_sym.kind is SymbolKind.FUNCTION and member.rpartition(".")[0] == qualname:
+                        yield Edge(target, symbol_id(module, member), EdgeKind.INHERIT)
+
+    def _handed_classes(self, handed: tuple[str, ...]) -> set[str]:
+        """The project classes an argument can be an instance of: ``Cls``, ``Cls()``, ``x = Cls()``."""
+        project = self.project
+        found: set[str] = set()
+        for target in project.lookup(self.module, handed):
+            sym = project.symbol(target)
+            if sym is None:
+                continue
+            if sym.kind is SymbolKind.CLASS:
+                found.add(target)
+            elif sym.kind is SymbolKind.NAME:
+                module = target.partition(":")[0]
+                for ref in sym.refs:
+                    if ref.kind is RefKind.GLOBAL:
+                        for value in project.lookup(module, ref.chain):
+                            value_sym = project.symbol(value)
+                            if value_sym is not None and value_sym.kind is SymbolKind.CLASS:
+                                found.add(value)
+        return found
+
     def _registry_edges(self, user: str, decorator: tuple[str, ...]) -> Iterator[Edge]:
         """A decorator that files what it decorates away (a registry): its readers use it.
 
@@ -468,6 +549,10 @@ class _ModuleEdges:
         module-level container: whoever reads that object or container may call the
         decorated function, without naming it.
         """
+        # ``@command("x")`` calls a factory whose inner function runs at decoration
+        # time: its writes count too. A plain ``@logged``'s inner function runs later.
+        factory = decorator[-1] == "()"
+        decorator = decorator[:-1] if factory else decorator
         if len(decorator) > 1:
             for target in self.project.lookup(self.module, decorator[:1]):
                 sym = self.project.symbol(target)
@@ -478,7 +563,7 @@ class _ModuleEdges:
             if sym is not None and sym.kind is SymbolKind.FUNCTION:
                 module = target.partition(":")[0]
                 for ref in sym.refs:
-                    if ref.kind is RefKind.WRITE and ref.level == 0:
+                    if ref.kind is RefKind.WRITE and ref.level <= int(factory):
                         for written in self.project.lookup(module, ref.chain):
                             if _is_variable(self.project, written):
                                 yield Edge(written, user, EdgeKind.WRITE)
@@ -488,11 +573,12 @@ class _ModuleEdges:
         # calls implicitly. Where a base class is foreign (a framework, the standard
         # library), foreign code may call any method back: the class depends on all.
         # unittest calls a TestCase's test methods only for their own test items.
-        _, _, foreign = self.project.class_hierarchy(user)
+        _, descendants, foreign = self.project.class_hierarchy(user)
         unittest = foreign and self.project.is_unittest(user)
+        yield from self._subclass_registry_edges(user, sym, members, descendants)
         for member in members:
             last = member.qualname.rpartition(".")[2]
-            dunder = last.startswith("__") and last.endswith("__")
+            dunder = last.startswith("_") and last.endswith("_") and len(last) > 2  # __dunder__ and _sunder_
             called_back = foreign and not (unittest and last.startswith("test"))
             if member.kind is not SymbolKind.FUNCTION or called_back or dunder:
                 yield Edge(user, symbol_id(self.module, member.qualname), EdgeKind.INHERIT)
@@ -506,9 +592,13 @@ class _ModuleEdges:
         elif kind is RefKind.ATTR:
             yield name_node(ref.chain[0]), EdgeKind.NAME
         elif kind is RefKind.SELF:
-            yield from self._self_attr(ref.chain[0], ref.chain[1], include_descendants=True)
+            yield from self._self_attr(ref.chain[0], ref.chain[1])
+        elif kind is RefKind.MUTATOR:
+            for node in project.lookup(module, ref.chain):
+                if not _is_variable(project, node) and not node.startswith("name:"):
+                    yield node, EdgeKind.USES
         elif kind is RefKind.REFLECT:
-            yield from self._reflect(ref.chain)
+            yield from self._reflect(ref.chain, ref.level)
         elif kind is RefKind.INSTANCE:
             yield from self._instance_attr(ref.chain[0], ref.chain[1:])
         elif kind is RefKind.SUPER:
@@ -550,11 +640,19 @@ class _ModuleEdges:
             # Decorators that file functions away are the exception (_registry_edges).
             return
 
-    def _reflect(self, chain: tuple[str, ...]) -> Iterator[tuple[str, EdgeKind]]:
+    def _reflect(self, chain: tuple[str, ...], level: int = 0) -> Iterator[tuple[str, EdgeKind]]:
         """``vars(x)``, ``getattr(x, name)``: every member of the module or class x."""
         project = self.project
-        # chain[0] names the class for getattr(self, name) in a method; else a dotted global.
-        targets = {symbol_id(self.module, chain[0])} if chain[0] else project.lookup(self.module, chain[1:])
+        # chain[0] names the class for getattr(self, name) in a method, "@import" a module
+        # imported in the function (level in ref.level); "" a dotted global.
+        if chain[0] == "@import":
+            targets = project.resolve_dotted(
+                project.import_parts(self.module, ImportTarget(".".join(chain[1:]), None, level))
+            )
+        elif chain[0]:
+            targets = {symbol_id(self.module, chain[0])}
+        else:
+            targets = project.lookup(self.module, chain[1:])
         for target in sorted(targets):
             module, _, qualname = target.partition(":")
             sym = project.symbol(target)
@@ -588,13 +686,20 @@ class _ModuleEdges:
             return  # an instance of a class from outside the project: its methods are not ours
         yield name_node(attr), EdgeKind.NAME
 
-    def _self_attr(self, class_qualname: str, attr: str, include_descendants: bool) -> Iterator[tuple[str, EdgeKind]]:
+    def _self_attr(self, class_qualname: str, attr: str) -> Iterator[tuple[str, EdgeKind]]:
+        """``self.attr``: the class's own or inherited definition for certain.
+
+        A subclass's override runs only on an instance of that subclass, so those go
+        through the name node, whose edges are kept only for tests that reach the
+        subclass; so does an attribute set on the instance or by a foreign base.
+        """
         class_id = symbol_id(self.module, class_qualname)
-        hits = set()
+        own: set[str] = set()
+        every: set[str] = set()
         if self.project.symbol(class_id) is not None:
-            hits = self.project.attribute_in_hierarchy(class_id, attr, include_descendants)
-        if not hits:
-            yield name_node(attr), EdgeKind.NAME  # set on the instance, or a foreign base's
-            return
-        for hit in sorted(hits):
+            own = self.project.attribute_in_hierarchy(class_id, attr, include_descendants=False)
+            every = self.project.attribute_in_hierarchy(class_id, attr, include_descendants=True)
+        for hit in sorted(own):
             yield hit, EdgeKind.INHERIT
+        if not own or every - own:
+            yield name_node(attr), EdgeKind.NAME

@@ -157,22 +157,17 @@ def test_unknown_receiver_selects_the_tests_that_call_the_method_and_can_hold_th
     # tests that pass an Impl, a bound Impl().method as a callback, and a lambda calling
     # .method on make_impl()'s result (make_impl names Impl). Not selected: the tests that
     # call .method on an Other or on a duck-typed Fake and never reach Impl (the pruning is
-    # the design), nor the test that makes an Impl without calling .method.
-    dyn.replace("dyn/duck.py", 'class Impl:\n    def method(self):\n        return "impl"', 'class Impl:\n    def method(self):\n        return "IMPL"')
+    # the design), nor the test that makes an Impl without calling .method. The test that
+    # picks the class by a computed getattr on the module reaches every member: selected.
+    dyn.replace("dyn/duck.py", 'return "impl"', 'return "IMPL"')  # Impl.method
 
-    assert dyn.ids() == expect(IMPL_PARAM, BOUND_CALLBACK, LAMBDA_CALLBACK)
+    assert dyn.ids() == expect(IMPL_PARAM, BOUND_CALLBACK, LAMBDA_CALLBACK, COMPUTED_GETATTR)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="getattr(x, <computed name>) where x is a local bound to importlib.import_module(...) (or a "
-    "function-local `import m as x`) is no reflection over m: the test never reaches Impl, and the "
-    "name-fallback edge to Impl.method is pruned (unsafe)",
-)
 def test_unknown_receiver_whose_class_is_chosen_by_a_computed_name(dyn):
     # test_class_chosen_by_a_computed_name: module = importlib.import_module("dyn.duck");
     # cls = getattr(module, "impl".title()); call_method(cls()). It runs Impl.method.
-    dyn.replace("dyn/duck.py", 'class Impl:\n    def method(self):\n        return "impl"', 'class Impl:\n    def method(self):\n        return "IMPL"')
+    dyn.replace("dyn/duck.py", 'return "impl"', 'return "IMPL"')  # Impl.method
 
     assert dyn.ids() == expect(IMPL_PARAM, BOUND_CALLBACK, LAMBDA_CALLBACK, COMPUTED_GETATTR)
 
@@ -190,12 +185,6 @@ def test_function_filed_away_by_a_decorator_is_reached_by_whoever_reads_the_regi
     assert dyn.ids() == expect(DISPATCH_GREET, DISPATCH_BYE, GREET_DIRECT)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a decorator factory (@command('bye')) files the function away in its nested decorate(): "
-    "the write is recorded at level 1, which _registry_edges ignores, so HANDLERS does not depend on "
-    "farewell (unsafe)",
-)
 def test_function_filed_away_by_a_decorator_factory_is_reached_by_whoever_reads_the_registry(dyn):
     dyn.replace("dyn/registry.py", 'return f"bye {who}"', 'return f"bye, {who}"')
 
@@ -277,12 +266,6 @@ def test_init_subclass_hook(dyn):
     assert dyn.ids() == expect(RUN_ECHO, COUNT_DIRECT, REGISTRY_NAMES)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a class filed away by __init_subclass__ (or a metaclass) into Task.registry: run_task() calls "
-    ".perform() on a registry entry, but nothing links Task.registry to Echo, so the name-fallback edge "
-    "to Echo.perform is pruned (unsafe)",
-)
 def test_subclass_registered_by_init_subclass_is_reached_through_the_registry(dyn):
     # run_task("echo") runs Echo().perform(); test_tasks.py imports dyn.builtin_tasks to register it.
     dyn.replace("dyn/builtin_tasks.py", 'return "echo"', 'return "ECHO"')
@@ -348,26 +331,22 @@ def test_conditional_definition_in_the_other_branch(dyn):
 def test_condition_of_a_conditional_definition_is_top_level_code(dyn):
     # The `if` test is top-level code of dyn.compat: it reaches every importer (README,
     # "a change to top-level statements reaches every importer"): test_modules.py imports
-    # compat, and dyn.loader may import any module of dyn.
+    # compat. test_computed_import: load()'s computed import is taken to import any module
+    # of dyn, deliberately (see test_computed_dynamic_import_widens_to_the_package).
     dyn.replace("dyn/compat.py", "(3, 8)", "(3, 9)")
 
     assert dyn.ids() == expect(LAZY_ATTR, LAZY_FROM, JOINED, DUMPS, MAJOR, COMPUTED_IMPORT)
 
 
-def test_try_import_fallback(dyn):
+def test_try_import_with_a_fallback(dyn):
     # `try: import json as fast_json except ImportError: fast_json = None`: fast_json is one
-    # symbol whatever branch binds it; dumps uses it, major does not.
+    # symbol whatever branch binds it; dumps uses it, major does not. (Where simplejson is
+    # missing, fast_json is now None and dumps fails.)
     dyn.replace("dyn/compat.py", "    import json as fast_json\n", "    import simplejson as fast_json\n")
 
     assert dyn.ids() == expect(DUMPS)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a new module-level import is a new import symbol that nothing uses yet: the module's "
-    "top-level code is unchanged, so its importers are not selected, although the import runs "
-    "(and here fails) when they import the module (unsafe)",
-)
 def test_import_added_at_module_level_reaches_the_importers(dyn):
     # test_typed.py imports dyn.records: both its tests fail at import once dyn.records
     # imports a module that does not exist. (dyn.typed imports it under TYPE_CHECKING only.)
@@ -377,7 +356,9 @@ def test_import_added_at_module_level_reaches_the_importers(dyn):
         '"""A class that another module names in annotations only."""\n\nimport dyn.nothing_here\n',
     )
 
-    assert dyn.ids() == expect(TITLE_DUCK, RECORD_LABEL)
+    # test_computed_import imports a module of dyn chosen at run time: any of them, so
+    # dyn.records too (the documented widening of a computed import).
+    assert dyn.ids() == expect(TITLE_DUCK, RECORD_LABEL, COMPUTED_IMPORT)
 
 
 # -- dynamic imports and string references ------------------------------------------------------
@@ -385,7 +366,7 @@ def test_import_added_at_module_level_reaches_the_importers(dyn):
 
 def test_import_module_with_a_literal_name(dyn):
     # importlib.import_module("dyn.plugins.alpha").activate(). load(name) imports
-    # f"dyn.plugins.{name}": it may import alpha too (see the computed import below).
+    # f"dyn.plugins.{name}": it may import alpha too.
     dyn.replace("dyn/plugins/alpha.py", 'return "alpha"', 'return "ALPHA"')
 
     assert dyn.ids() == expect(IMPORT_MODULE, COMPUTED_IMPORT)
@@ -398,17 +379,15 @@ def test_dunder_import_with_a_literal_name(dyn):
 
 
 def test_computed_dynamic_import_widens_to_the_package(dyn):
-    # load("gamma") imports f"dyn.plugins.{name}": only it can reach gamma.
+    # load(name) imports f"dyn.plugins.{name}": only it can reach gamma. A computed module
+    # name may be any module of the package in scope: impactsel takes every module of the
+    # top-level package dyn (not only dyn.plugins, the f-string's literal prefix), so load's
+    # users are selected by a change to any module of dyn (see the condition test above).
     dyn.replace("dyn/plugins/gamma.py", 'return "gamma"', 'return "GAMMA"')
 
     assert dyn.ids() == expect(COMPUTED_IMPORT)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="README: a dynamic import with a computed name is 'recorded as a reason on stderr', but the "
-    "reasons extraction collects (FileSymbols.dynamic) are cached and never reported",
-)
 def test_computed_dynamic_import_is_reported_on_stderr(dyn):
     dyn.replace("dyn/plugins/gamma.py", 'return "gamma"', 'return "GAMMA"')
 
@@ -425,11 +404,6 @@ def test_mock_patch_with_a_dotted_string(dyn):
     assert dyn.ids() == expect(PATCH_STRING)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="mock.patch.object(clock, 'monotonic'): the attribute name is a lone string (no dot), "
-    "which names nothing, so the test reaches the module dyn.clock but not clock.monotonic (unsafe)",
-)
 def test_mock_patch_object_with_an_attribute_name(dyn):
     dyn.replace("dyn/clock.py", "def monotonic():", "def monotonic_seconds():")
 
@@ -442,11 +416,6 @@ def test_monkeypatch_setattr_with_a_dotted_string(dyn):
     assert dyn.ids() == expect(MONKEYPATCH_STRING)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="monkeypatch.setattr(clock, 'utc_offset', ...): only the builtin setattr/getattr with a "
-    "literal name count as an attribute use, monkeypatch.setattr(obj, name) does not (unsafe)",
-)
 def test_monkeypatch_setattr_with_an_object_and_a_name(dyn):
     dyn.replace("dyn/clock.py", "def utc_offset():", "def offset():")
 
@@ -460,12 +429,6 @@ def test_fixture_of_a_plugin_named_by_pytest_plugins(dyn):
     assert dyn.ids() == expect(PLUGIN_FIXTURE)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hooks of a plugin named by pytest_plugins are not hooks of any test: only the conftest.py "
-    "files' own pytest_* functions are (collect._ModuleTests._item), so a plugin's pytest_configure "
-    "selects nothing (unsafe: here test_plugin_marker fails under --strict-markers)",
-)
 def test_hook_of_a_plugin_named_by_pytest_plugins_selects_every_test(dyn):
     dyn.replace("dyn/testing/plugin.py", '"db: the test uses the fake database"', '"database: the fake database"')
 
@@ -502,12 +465,6 @@ def test_runtest_hook_of_a_nested_conftest_selects_the_tests_below_it(dyn):
     assert dyn.ids() == expect(HOOKED_ONE, HOOKED_TWO)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pytest calls pytest_collection_modifyitems of every loaded conftest.py with every collected "
-    "item (it may reorder or deselect tests anywhere; pytest-dev/pytest#7212), but impactsel scopes "
-    "every conftest hook to the tests below its directory (unsafe)",
-)
 def test_collection_hook_of_a_nested_conftest_selects_every_test(dyn):
     # The hook sorts the whole session's items: the order of every test changes.
     dyn.replace(
@@ -533,12 +490,6 @@ def test_fixture_overriding_and_requesting_its_parent(dyn):
     assert dyn.ids() == expect(USER, EXTENDED_USER)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="over-selection: a test depends on every definition of a fixture name along its conftest "
-    "chain, although pytest uses the nearest one only (tests/override/conftest.py's greeting does not "
-    "request the root one); the README says fixtures are 'resolved through' the chain",
-)
 def test_fixture_replaced_in_a_nested_conftest_does_not_select_the_tests_below_it(dyn):
     dyn.replace("tests/conftest.py", 'return "hello"', 'return "hey"')
 

@@ -22,8 +22,14 @@ from impactsel.config import load_settings
 #: Generous: a loaded CI machine can take seconds to start Python, analyse and run pytest.
 TIMEOUT = 30.0
 GITIGNORE = "__pycache__/\n.pytest_cache/\nbuild/\n"
+#: For each pytest run: no cache directory, no hypothesis plugin (slow to import).
+PYTEST = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest")
 FMT = 'return f"{cents / 100:.2f} {CURRENCY}"'
-FMT_TESTS = {"tests/test_catalog.py::test_label", "tests/test_checkout.py::test_receipt", "tests/test_money.py::test_fmt"}
+FMT_TESTS = {
+    "tests/test_catalog.py::test_label",
+    "tests/test_checkout.py::test_receipt",
+    "tests/test_money.py::test_fmt",
+}
 
 
 class Lines:
@@ -130,7 +136,7 @@ def watcher(shop):
 
 
 def test_a_save_reruns_the_affected_tests_and_ctrl_c_exits_0(shop, watcher):
-    w = watcher("--", "-v", "-p", "no:cacheprovider")
+    w = watcher("--", "-v", *PYTEST)
     assert w.err.runs(1) == ["impactsel watch: 0 tests (no changed symbols)"]
 
     shop.replace("src/shop/money.py", FMT, FMT + ".strip()")
@@ -159,7 +165,7 @@ def test_a_watcher_killed_mid_run_leaves_a_sound_cache(shop, watcher):
         """,
     )
     shop.commit("a slow test")
-    w = watcher("--", "-v", "-s", "-p", "no:cacheprovider")
+    w = watcher("--", "-v", "-s", *PYTEST)
     w.err.runs(1)
 
     shop.replace("src/shop/money.py", "return round(float(amount) * 100)", "return round(float(amount) * 100.0)")
@@ -180,7 +186,7 @@ def test_the_loop_stops_after_max_runs_and_ignores_what_git_ignores(shop, monkey
     err = Lines()
     monkeypatch.setattr(sys, "stderr", err)
     result: list[int] = []
-    loop = threading.Thread(target=lambda: result.append(watch.run(settings, ["-q", "-p", "no:cacheprovider"], 0.1, max_runs=2)))
+    loop = threading.Thread(target=lambda: result.append(watch.run(settings, ["-q", *PYTEST], 0.1, max_runs=2)))
     loop.start()
     try:
         err.runs(1)
