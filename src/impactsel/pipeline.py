@@ -163,6 +163,8 @@ def _changed_symbols(
     others: list[FileChange] = []
     for change in file_changes:
         path = change.path
+        if _is_artifact(path):
+            continue  # bytecode and tool caches left untracked: outputs, not inputs
         if _matches_any(path, settings.run_all_on) or (
             change.old_path is not None and _matches_any(change.old_path, settings.run_all_on)
         ):
@@ -285,6 +287,13 @@ def _test_roots(items: list[TestItem], settings: Settings) -> tuple[str, ...]:
         return settings.pytest.testpaths
     roots = {item.path.parts[0] for item in items}
     return tuple(sorted(roots)) or (".",)
+
+
+_ARTIFACT_DIRS = frozenset({"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".hypothesis", ".nox", ".tox"})
+
+
+def _is_artifact(path: PurePosixPath) -> bool:
+    return path.suffix in (".pyc", ".pyo") or any(part in _ARTIFACT_DIRS for part in path.parts[:-1])
 
 
 def _matches_any(path: PurePosixPath, globs: tuple[str, ...]) -> bool:
