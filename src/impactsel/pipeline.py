@@ -289,7 +289,9 @@ def _test_roots(items: list[TestItem], settings: Settings) -> tuple[str, ...]:
     return tuple(sorted(roots)) or (".",)
 
 
-_ARTIFACT_DIRS = frozenset({"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".hypothesis", ".nox", ".tox"})
+_ARTIFACT_DIRS = frozenset(
+    {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".hypothesis", ".nox", ".tox"}
+)
 
 
 def _is_artifact(path: PurePosixPath) -> bool:
