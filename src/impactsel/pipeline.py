@@ -84,12 +84,15 @@ def analyse(settings: Settings) -> Analysis:
     project = Project(results, extra_modules)
     items = collect(project, settings.pytest)
     graph = SymbolGraph.from_edges([*project.edges(), *test_edges(items)])
-    seeds, more_notes, file_run_all = _seeds(project, changed, file_changes_left, results, settings.ignore)
+    seeds, more_notes, file_run_all = _seeds(
+        project, changed, file_changes_left, results, settings.ignore, tuple(settings.depends)
+    )
     notes += more_notes
     run_all = run_all or file_run_all
     reached = graph.find_affected(seeds, owner_guard)
     notes += _dynamic_notes(results, reached, changed)
     selected = _selected(items, reached, graph, settings)
+    selected = _declared(selected, items, project, graph, file_changes, settings)
     selection = Selection(
         base=base,
         changed=tuple(changed),
@@ -200,6 +203,7 @@ def _seeds(
     others: list[FileChange],
     results: dict[SourceFile, ExtractResult],
     ignore: tuple[str, ...],
+    declared: tuple[str, ...],
 ) -> tuple[list[str], list[str], str | None]:
     seeds: list[str] = [c.id for c in changed]
     deleted = {c.id for c in changed if c.cause is ChangeCause.DELETED}
@@ -216,6 +220,8 @@ def _seeds(
             seeds.extend(named)
             changed.extend(ChangedSymbol(SymbolId(s), ChangeCause.FILE, change.path) for s in named)
             notes.append(f"{change.path} changed: selecting the tests of the code that names it")
+        elif _matches_any(change.path, declared):
+            notes.append(f"{change.path} changed: selecting what [tool.impactsel] depends names for it")
         elif _matches_any(change.path, ignore):
             notes.append(f"{change.path} changed: documentation that no code names, no test selected for it")
         else:
@@ -282,7 +288,42 @@ def _selected(
     return sorted(unique.values(), key=lambda s: s.nodeid)
 
 
+def _declared(
+    selected: list[SelectedTest],
+    items: list[TestItem],
+    project: Project,
+    graph: SymbolGraph,
+    file_changes: list[FileChange],
+    settings: Settings,
+) -> list[SelectedTest]:
+    """``[tool.impactsel] depends``: a changed file matching a glob selects the tests named
+    (node ids or their prefixes: a file, a class) and the users of the modules named."""
+    if not settings.depends:
+        return selected
+    chosen = {s.nodeid: s for s in selected}
+    for change in file_changes:
+        for glob, targets in settings.depends.items():
+            if not _matches_any(change.path, (glob,)):
+                continue
+            for target in targets:
+                for item in items:
+                    if item.nodeid == target or item.nodeid.startswith((target + "::", target + "/")):
+                        chosen.setdefault(item.nodeid, SelectedTest(item.nodeid, (f"depends: {glob}",)))
+                for source in project.sources(target):
+                    for test in _users_of_module(project, graph, source.module):
+                        chosen.setdefault(test, SelectedTest(NodeId(test), (f"depends: {glob} -> {target}",)))
+    return sorted(chosen.values(), key=lambda s: s.nodeid)
+
+
+def _users_of_module(project: Project, graph: SymbolGraph, module: str) -> list[str]:
+    """Tests that reach any symbol of ``module`` (as if all of it had changed)."""
+    reached = graph.find_upstream([f"{module}:{q}" for q in project.symbols.get(module, {})])
+    return [node[len(TEST_PREFIX) :] for node in reached if node.startswith(TEST_PREFIX)]
+
+
 def _test_roots(items: list[TestItem], settings: Settings) -> tuple[str, ...]:
+    if settings.test_roots:
+        return settings.test_roots
     if settings.pytest.testpaths:
         return settings.pytest.testpaths
     roots = {item.path.parts[0] for item in items}
