@@ -199,6 +199,14 @@ class _ModuleTests:
             for name in _SETUP_NAMES:
                 if f"{cls_qual}.{name}" in self.project.symbols.get(module, {}):
                     deps[f"{cls}.{name}"] = EdgeKind.TEST
+        # The test module must import: what its definitions run at import (decorators,
+        # parametrize arguments, defaults), its module-level names and imports. (Test
+        # modules only: a source module's import-time code reaches its users through
+        # the symbols they use.) A deleted name a module needs: see the pipeline.
+        deps[symbol_id(self.module, "<import>")] = EdgeKind.TEST
+        for qualname, sym in self.table.items():
+            if "." not in qualname and sym.kind in (SymbolKind.NAME, SymbolKind.IMPORT):
+                deps.setdefault(symbol_id(self.module, qualname), EdgeKind.TEST)
         for name in (*_MODULE_SETUP, "pytestmark"):
             sym = self.table.get(name)
             if sym is not None:

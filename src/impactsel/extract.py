@@ -11,12 +11,13 @@ symbols of other modules is the graph stage's job.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import re
 import sys
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -188,6 +189,7 @@ class _Use:
     mutates: bool = False  # ``x[k] = v``, ``x.a = v``, ``x.append(v)``: changes what x holds
     nested: bool = False  # made inside a function nested in the owner (runs later, on call)
     instance_attr: str | None = None  # ``Cls().attr``: the chain is the constructor
+    import_time: bool = False  # in a decorator, default or base: runs when the module is imported
     mutator: bool = False  # ``x.append(v)``: a call that may only write x
     reflects: bool = False  # ``vars(x)``, ``getattr(x, name)``: reads any attribute of x
 
@@ -221,6 +223,8 @@ class _Walker:
         self._star: list[ImportTarget] = []
         self._imports: list[ImportTarget] = []
         self._all: list[str] | None = None
+        self._import_time = False
+        self._import_sym: _Sym | None = None
         self._dynamic: list[str] = []
 
     # -- result -------------------------------------------------------------
@@ -258,7 +262,10 @@ class _Walker:
         if layout:
             return
         if marked:
-            self._owner.tokens.append(_token(node))
+            token = _token(node)
+            self._owner.tokens.append(token)
+            if self._import_time:
+                self._import_symbol().tokens.append(token)
         method = _METHODS.get(kind)
         if method is None:
             method = _METHODS[kind] = getattr(_Walker, "visit_" + kind.__name__, _no_method)
@@ -327,16 +334,17 @@ class _Walker:
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         _qualname, sym, outer = self._enter_def(node.name.value, SymbolKind.FUNCTION, node.decorators)
         scope = self._scopes[-1]
-        for deco in node.decorators:
-            self._visit(deco)
         params = node.params
-        for param in _all_params(params):
-            if param.default is not None:
-                self._visit(param.default)
-            if param.annotation is not None:
-                self._visit(param.annotation)
-        if node.returns is not None:
-            self._visit(node.returns)
+        with self._at_import(sym is not None):
+            for deco in node.decorators:
+                self._visit(deco)
+            for param in _all_params(params):
+                if param.default is not None:
+                    self._visit(param.default)
+                if param.annotation is not None:
+                    self._visit(param.annotation)
+            if node.returns is not None:
+                self._visit(node.returns)
         in_class = scope.kind == "class" and sym is not None
         decos = {c[-1] for c in (_chain(d.decorator) for d in node.decorators) if c}
         names = [p.name.value for p in _all_params(params)]
@@ -361,9 +369,12 @@ class _Walker:
     def visit_ClassDef(self, node: cst.ClassDef) -> bool:
         qualname, sym, outer = self._enter_def(node.name.value, SymbolKind.CLASS, node.decorators)
         scope = self._scopes[-1]
-        for deco in node.decorators:
-            self._visit(deco)
-        for arg in (*node.bases, *node.keywords):
+        with self._at_import(sym is not None):
+            for deco in node.decorators:
+                self._visit(deco)
+            for arg in node.keywords:
+                self._visit(arg)
+        for arg in node.bases:  # a base only has to exist: deletions are seen apart
             self._visit(arg)
         if sym is not None:
             for keyword in node.keywords:
@@ -761,7 +772,27 @@ class _Walker:
             self._scopes[-1].uses.append(_Use((target.value,), self._owner, mutates=True, nested=nested))
 
     def _use(self, chain: tuple[str, ...]) -> None:
-        self._scopes[-1].uses.append(_Use(chain, self._owner))
+        self._scopes[-1].uses.append(_Use(chain, self._owner, import_time=self._import_time))
+
+    @contextlib.contextmanager
+    def _at_import(self, active: bool) -> Iterator[None]:
+        """Decorators, defaults and bases of a module or class level definition run at import."""
+        outer = self._import_time
+        self._import_time = outer or active
+        try:
+            yield
+        finally:
+            self._import_time = outer
+
+    def _import_symbol(self) -> _Sym:
+        """``<import>``: what the module's definitions run when it is imported.
+
+        A test module whose decorators, parametrize arguments or defaults raise
+        fails to import, and then every test in it fails.
+        """
+        if self._import_sym is None:
+            self._import_sym = self._new_symbol("<import>", SymbolKind.NAME, 0)
+        return self._import_sym
 
     def _attrs(self, attrs: Iterable[str]) -> None:
         for attr in attrs:
@@ -815,6 +846,8 @@ class _Walker:
             return
         if not use.mutates:  # a write alone does not depend on what the global holds
             use.owner.refs.add(Ref(RefKind.GLOBAL, use.chain))
+            if use.import_time:
+                self._import_symbol().refs.add(Ref(RefKind.GLOBAL, use.chain))
         if use.mutates and use.owner.kind is SymbolKind.FUNCTION:
             # level 1: the write happens in a nested function (a decorator's wrapper,
             # at call time), not when the owner itself runs.

@@ -36,6 +36,7 @@ from impactsel.model import (
     Selection,
     SourceFile,
     SymbolId,
+    SymbolKind,
 )
 from impactsel.resolve import Project, module_node, name_node, owner_guard
 
@@ -91,6 +92,7 @@ def analyse(settings: Settings) -> Analysis:
     run_all = run_all or file_run_all
     reached = graph.find_affected(seeds, owner_guard)
     notes += _dynamic_notes(results, reached, changed)
+    _fail_to_import(reached, graph, items, project, changed)
     selected = _selected(items, reached, graph, settings)
     selected = _declared(selected, items, project, graph, file_changes, settings)
     selection = Selection(
@@ -286,6 +288,47 @@ def _selected(
         selected.append(SelectedTest(NodeId(nodeid), ("always-run",)))
     unique = {s.nodeid: s for s in selected}
     return sorted(unique.values(), key=lambda s: s.nodeid)
+
+
+def _fail_to_import(
+    reached: dict[str, str | None],
+    graph: SymbolGraph,
+    items: list[TestItem],
+    project: Project,
+    changed: list[ChangedSymbol],
+) -> None:
+    """A test module that needs a deleted name at import time fails as a whole.
+
+    When a deleted symbol reaches a class, a module-level name or an import of a
+    test module (a base class, ``from m import gone``), every test in that module is
+    affected, not only the ones that use the class: the module no longer imports.
+    """
+    deleted = [c.id for c in changed if c.cause is ChangeCause.DELETED]
+    if not deleted:
+        return
+    broken = graph.find_upstream(deleted)
+    modules = {source.path: source.module for source in project.files}
+    needs: dict[str, str | None] = {}  # test module -> a symbol of it a deletion breaks
+    for path in {item.path for item in items}:
+        module = modules.get(path, "")
+        needs[str(path)] = next(
+            (
+                f"{module}:{qualname}"
+                for qualname, sym in project.symbols.get(module, {}).items()
+                if "." not in qualname and sym.kind is not SymbolKind.FUNCTION and f"{module}:{qualname}" in broken
+            ),
+            None,
+        )
+    for item in items:
+        node = TEST_PREFIX + item.nodeid
+        hit = needs[str(item.path)]
+        if hit is None or node in reached:
+            continue
+        step: str | None = hit
+        while step is not None and step not in reached:
+            reached[step] = broken[step]
+            step = broken[step]
+        reached[node] = hit
 
 
 def _declared(

@@ -463,7 +463,7 @@ class _ModuleEdges:
                 members[owner].append(sym)
         for sym in self.result.symbols:
             user = symbol_id(module, sym.qualname)
-            if sym.qualname not in (MODULE_QUALNAME, "<main>", "__doc__"):
+            if sym.qualname not in (MODULE_QUALNAME, "<main>", "__doc__", "<import>"):
                 yield Edge(user, here, EdgeKind.MODULE)
             for ref in sym.refs:
                 if ref.kind is RefKind.ESCAPE:

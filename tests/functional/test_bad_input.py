@@ -47,7 +47,9 @@ DEEP = "zoo/sub/deep.py"
 DEEP_USERS = sorted([HEADLINE, SUMMARY])  # zoo.report imports zoo.sub.deep
 DEEP_WIDENED = "every user of module zoo.sub.deep is selected"
 
-_SUMMARY_LINE = re.compile(r"impactsel: \d+ changed symbols -> (all tests|\d+/\d+ tests) \(base [0-9a-f]{12}, \d+\.\d\d s\)")
+_SUMMARY_LINE = re.compile(
+    r"impactsel: \d+ changed symbols -> (all tests|\d+/\d+ tests) \(base [0-9a-f]{12}, \d+\.\d\d s\)"
+)
 
 
 def error_line(message: str, slug: str) -> str:
@@ -66,7 +68,9 @@ def notes(run) -> list[str]:
 
 
 def widening_note(path: str, what: str, module: str) -> re.Pattern[str]:
-    return re.compile(re.escape(f"impactsel: {path}: {what}") + r".*" + re.escape(f": every user of module {module} is selected"))
+    return re.compile(
+        re.escape(f"impactsel: {path}: {what}") + r".*" + re.escape(f": every user of module {module} is selected")
+    )
 
 
 # -- the repository -------------------------------------------------------------------------
@@ -172,7 +176,9 @@ def test_unknown_remote_branch_names_the_fetch(git_repo):
 
     run = repo.select(since="origin/release")
 
-    assert_refused(run, "unknown revision 'origin/release'; fetch it first (git fetch origin release)", "unknown-revision")
+    assert_refused(
+        run, "unknown revision 'origin/release'; fetch it first (git fetch origin release)", "unknown-revision"
+    )
 
 
 def test_detached_head_works(git_repo):

@@ -588,7 +588,10 @@ def test_non_python_file_named_by_a_test(git_repo):
     repo = git_repo("richpkg")
     repo.write("tests/data/animals.csv", "name,legs\nrex,4\n")
 
-    assert repo.ids() == expect(DATA_ROWS)
+    # ROWS, a module-level name of tests/test_data.py, names the file: module-level code
+    # runs at import, so both tests of that module are selected (had it read the file
+    # and failed, neither would run).
+    assert repo.ids() == expect(DATA_ROWS, "tests/test_data.py::test_no_rows")
 
 
 def test_pytest_ini_change_selects_every_test(git_repo):
