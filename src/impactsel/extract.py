@@ -111,7 +111,8 @@ _INSPECTORS = frozenset(
         "isinstance", "issubclass", "type", "id", "len", "print", "repr", "str", "hash", "callable", "cast",
         "getattr", "setattr", "hasattr", "delattr", "vars", "dir", "TypeVar", "overload", "raises", "warns",
         "bool", "int", "float", "list", "tuple", "set", "frozenset", "dict", "sorted", "iter", "next", "format",
-        "param", "parametrize", "approx", "fixture", "usefixtures", "skipif", "xfail",
+        "param", "parametrize", "approx", "fixture", "usefixtures", "skipif", "xfail", "assert_type",
+        "reveal_type",
     }
 )  # fmt: skip
 # Calls that read every attribute of their first argument.
@@ -191,6 +192,7 @@ class _Use:
     instance_attr: str | None = None  # ``Cls().attr``: the chain is the constructor
     import_time: bool = False  # in a decorator, default or base: runs when the module is imported
     mutator: bool = False  # ``x.append(v)``: a call that may only write x
+    escapes: tuple[str, ...] = ()  # ``f(obj)``: obj (this chain) handed to the function f (the use's chain)
     reflects: bool = False  # ``vars(x)``, ``getattr(x, name)``: reads any attribute of x
 
 
@@ -632,7 +634,9 @@ class _Walker:
             for arg in node.args:
                 handed = _chain(arg.value)
                 if handed and handed[0] not in ("self", "cls"):
-                    self._owner.refs.add(Ref(RefKind.ESCAPE, (*chain, "", *handed)))
+                    # Decided at scope end: a function held in a local (a fixture, a local
+                    # class) may be the project's, and then the call is in the graph.
+                    self._scopes[-1].uses.append(_Use(chain, self._owner, escapes=handed))
         if chain and chain[-1] in ("usefixtures", "getfixturevalue"):
             self._owner.usefixtures.extend(s for s in (_string_arg(a) for a in node.args) if s)
         elif chain and chain[-1] in _MUTATORS and isinstance(node.func, cst.Attribute):
@@ -812,7 +816,8 @@ class _Walker:
                 self._global(use)
             elif scope.kind == "class":
                 if use.direct and name in scope.assigned:
-                    use.owner.refs.add(Ref(RefKind.CLASS_LOCAL, (scope.qualname, *use.chain)))
+                    if not use.escapes:
+                        use.owner.refs.add(Ref(RefKind.CLASS_LOCAL, (scope.qualname, *use.chain)))
                     continue
                 self._propagate(use, parent)
             elif name in scope.assigned:
@@ -838,6 +843,9 @@ class _Walker:
         parent.uses.append(use)
 
     def _global(self, use: _Use) -> None:
+        if use.escapes:
+            use.owner.refs.add(Ref(RefKind.ESCAPE, (*use.chain, "", *use.escapes)))
+            return
         if use.mutator:
             use.owner.refs.add(Ref(RefKind.MUTATOR, use.chain))
             return
@@ -856,6 +864,9 @@ class _Walker:
             use.owner.refs.add(Ref(RefKind.REFLECT, ("", *use.chain)))
 
     def _local(self, use: _Use, scope: _Scope) -> None:
+        if use.escapes:
+            return  # a local function: it may be the project's
+
         if use.mutator and scope.imports.get(use.chain[0]) is None:
             use.owner.refs.add(Ref(RefKind.ATTR, use.chain[1:]))
             return
