@@ -18,7 +18,7 @@ from pathlib import PurePosixPath
 
 from impactsel.config import PytestSettings
 from impactsel.model import FileSymbols, NodeId, Role, SourceFile, Symbol, SymbolKind
-from impactsel.resolve import Edge, EdgeKind, Project, module_node, symbol_id
+from impactsel.resolve import IMPLICIT, Edge, EdgeKind, Project, module_node, symbol_id
 
 TEST_PREFIX = "test:"
 
@@ -204,6 +204,7 @@ class _ModuleTests:
         # modules only: a source module's import-time code reaches its users through
         # the symbols they use.) A deleted name a module needs: see the pipeline.
         deps[symbol_id(self.module, "<import>")] = EdgeKind.TEST
+        deps[IMPLICIT] = EdgeKind.NAME  # repr(), ==, iteration on whatever objects it holds
         for qualname, sym in self.table.items():
             if "." not in qualname and sym.kind in (SymbolKind.NAME, SymbolKind.IMPORT):
                 deps.setdefault(symbol_id(self.module, qualname), EdgeKind.TEST)

@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from impactsel.resolve import Edge, EdgeKind
+from impactsel.resolve import IMPLICIT, Edge, EdgeKind
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -128,12 +128,14 @@ class SymbolGraph:
     def _guard_walk(self, guard: str) -> dict[str, str | None]:
         """The nodes that can hold ``guard`` as a value.
 
-        For a class, whatever uses it. For a module, whatever uses the module object
-        itself: not its own members (they point at their module) and not other
-        modules importing from it (that runs it, it does not hand it out).
+        For a class, whatever uses it, except that importing a module does not hand out
+        the objects its top-level code makes: the walk does not go from a module node
+        to the modules that import it (a member that holds such an object still leads
+        to its users). For a module, whatever uses the module object itself: not its
+        own members (they point at their module) and not other modules importing from it.
         """
         if not guard.endswith(MODULE_SUFFIX):
-            return self.find_upstream([guard])
+            return self._walk_users([guard], skip=self._is_import_of_module)
         pred = self._pred
         holders = [
             user
@@ -141,6 +143,25 @@ class SymbolGraph:
             if kind is not EdgeKind.MODULE and not user.endswith(MODULE_SUFFIX)
         ]
         return self.find_upstream(holders)
+
+    @staticmethod
+    def _is_import_of_module(user: str, used: str, kind: EdgeKind) -> bool:
+        # Also: calling a dunder of an object does not make one (the implicit-dunder node).
+        if user == IMPLICIT:
+            return True
+        return kind is EdgeKind.IMPORT and used.endswith(MODULE_SUFFIX) and user.endswith(MODULE_SUFFIX)
+
+    def _walk_users(self, start: Iterable[str], skip: Callable[[str, str, EdgeKind], bool]) -> dict[str, str | None]:
+        reached: dict[str, str | None] = {node: None for node in start}
+        queue: deque[str] = deque(reached)
+        pred = self._pred
+        while queue:
+            node = queue.popleft()
+            for user, kind in pred.get(node, {}).items():
+                if user not in reached and not skip(user, node, kind):
+                    reached[user] = node
+                    queue.append(user)
+        return reached
 
     def _walk(self, changed: Iterable[str], stop: str) -> dict[str, str | None]:
         reached: dict[str, str | None] = {}

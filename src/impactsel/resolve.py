@@ -94,6 +94,14 @@ def name_node(attr: str) -> str:
     return f"name:{attr}"
 
 
+#: Dunders that making the class or an instance runs: whoever names the class runs them.
+CONSTRUCTION_DUNDERS = frozenset(
+    {"__new__", "__init__", "__post_init__", "__init_subclass__", "__set_name__", "__class_getitem__", "__prepare__"}
+)
+#: The name node of the dunder methods Python calls implicitly (operators, repr, iteration).
+IMPLICIT = "name:<implicit dunders>"
+
+
 def _is_variable(project: Project, node: str) -> bool:
     """A module-level variable (or one only ever bound inside functions): not a module, class or function."""
     if node.startswith("name:") or node.endswith(":" + MODULE_QUALNAME):
@@ -580,8 +588,14 @@ class _ModuleEdges:
             last = member.qualname.rpartition(".")[2]
             dunder = last.startswith("_") and last.endswith("_") and len(last) > 2  # __dunder__ and _sunder_
             called_back = foreign and not (unittest and last.startswith("test"))
-            if member.kind is not SymbolKind.FUNCTION or called_back or dunder:
-                yield Edge(user, symbol_id(self.module, member.qualname), EdgeKind.INHERIT)
+            member_id = symbol_id(self.module, member.qualname)
+            if member.kind is not SymbolKind.FUNCTION or called_back or last in CONSTRUCTION_DUNDERS:
+                yield Edge(user, member_id, EdgeKind.INHERIT)
+            elif dunder:
+                # repr(x), x == y, x(...), for ... in x: any code holding an instance may
+                # call it without naming it. Every test uses this name node; the walk
+                # keeps the edge for the tests that can hold an instance (reach the class).
+                yield Edge(IMPLICIT, member_id, EdgeKind.NAME)
 
     def _resolve(self, sym: Symbol, ref: Ref) -> Iterator[tuple[str, EdgeKind]]:
         project, module = self.project, self.module
