@@ -7,7 +7,7 @@ checkout's HEAD): the benchmark changes and commits in the copy only.
 
 The scenarios, interleaved round after round (the median is reported):
 
-  cold              impactsel, empty cache directory
+  cold              impactsel, empty cache directory, one file changed (so every file is parsed)
   warm              impactsel, cache from the cold run, nothing changed
   bare-parse        ``libcst.parse_module`` over the same .py files, nothing else
   warm-1-change     impactsel, warm cache, a function appended to one module (uncommitted;
@@ -362,7 +362,8 @@ def seed_stale_cache(ws: Workspace, tools: Tools) -> Path | None:
     seed = ws.scratch / "cache-stale-seed"
     git(ws.root, "checkout", "-q", "--detach", ws.old_rev)
     try:
-        result = run_impactsel(ws, tools, seed, since="HEAD")
+        # Against its parent, so that there is a change and the whole project is analysed.
+        result = run_impactsel(ws, tools, seed, since="HEAD~1")
     finally:
         git(ws.root, "checkout", "-q", BRANCH)
     if not result.ok:
@@ -394,8 +395,11 @@ def bench_workspace(ws: Workspace, tools: Tools, rounds: int, cold_rounds: int) 
     for n in range(rounds):
         step = Recorder(ws.name, results, f"round {n + 1}/{rounds}")
         if n < cold_rounds:
+            # With nothing changed impactsel stops before reading the project: a cold
+            # run is measured with a change, so that every file is parsed.
             warm_cache = ws.scratch / f"cache-{n}"
-            step("cold", run_impactsel, ws, tools, warm_cache)
+            with one_change(ws, 1000 + n):
+                step("cold", run_impactsel, ws, tools, warm_cache)
         step("warm", run_impactsel, ws, tools, warm_cache)
         step("bare-parse", run_bare_parse, ws, tools, all_files)
         if ws.changed_module is not None:
