@@ -141,6 +141,9 @@ class Project:
             else:
                 self.symbols[source.module] = {s.qualname: s for s in result.symbols}
         self._hierarchy: dict[str, tuple[set[str], set[str], bool]] = {}
+        self._methods: dict[str, list[str]] | None = None
+        #: classes whose instances are handed to foreign code (filled while making edges)
+        self.escaped: set[str] = set()
         self._lookups: dict[tuple[str, tuple[str, ...], bool], set[str]] = {}
         self._dotted: dict[tuple[str, ...], set[str]] = {}
         self._in_hierarchy: dict[tuple[str, str, bool], set[str]] = {}
@@ -176,6 +179,21 @@ class Project:
         for attr in sorted(used_names):
             for target in self.definitions_named(attr):
                 yield Edge(name_node(attr), target, EdgeKind.NAME)
+        for cls in sorted(self.escaped):
+            for ancestor in sorted({cls} | self.class_hierarchy(cls)[0]):
+                for method in self.methods(ancestor):
+                    yield Edge(cls, method, EdgeKind.INHERIT)
+
+    def methods(self, class_id: str) -> list[str]:
+        """The methods a class defines itself."""
+        if self._methods is None:
+            self._methods = defaultdict(list)
+            for module, table in self.symbols.items():
+                for qualname, sym in table.items():
+                    owner = qualname.rpartition(".")[0]
+                    if owner and sym.kind is SymbolKind.FUNCTION:
+                        self._methods[symbol_id(module, owner)].append(symbol_id(module, qualname))
+        return self._methods.get(class_id, [])
 
     # -- lookups ----------------------------------------------------------------
 
@@ -475,7 +493,7 @@ class _ModuleEdges:
                 yield Edge(user, here, EdgeKind.MODULE)
             for ref in sym.refs:
                 if ref.kind is RefKind.ESCAPE:
-                    yield from self._escape_edges(ref.chain)
+                    self._escape(ref.chain)
                     continue
                 for used, kind in self._resolve(sym, ref):
                     if kind is EdgeKind.WRITE:
@@ -513,8 +531,11 @@ class _ModuleEdges:
                         for cls in sorted(made):
                             yield Edge(symbol_id(meta_module, qualname), cls, EdgeKind.INHERIT)
 
-    def _escape_edges(self, chain: tuple[str, ...]) -> Iterator[Edge]:
-        """A project class handed to foreign code: every method it has may be called back."""
+    def _escape(self, chain: tuple[str, ...]) -> None:
+        """A project class handed to foreign code: every method it has may be called back.
+
+        Recorded once per class (``Project.escaped``); the edges are made at the end.
+        """
         split = chain.index("")
         function, handed = chain[:split], chain[split + 1 :]
         project = self.project
@@ -523,12 +544,7 @@ class _ModuleEdges:
             for t in project.lookup(self.module, function)
         ):
             return  # a function of the project: what it does with the object is in the graph
-        for target in sorted(self._handed_classes(handed)):
-            for cls in sorted({target} | project.class_hierarchy(target)[0]):
-                module, _, qualname = cls.partition(":")
-                for member, member_sym in project.symbols.get(module, {}).items():
-                    if member_sym.kind is SymbolKind.FUNCTION and member.rpartition(".")[0] == qualname:
-                        yield Edge(target, symbol_id(module, member), EdgeKind.INHERIT)
+        project.escaped |= self._handed_classes(handed)
 
     def _handed_classes(self, handed: tuple[str, ...]) -> set[str]:
         """The project classes an argument can be an instance of: ``Cls``, ``Cls()``, ``x = Cls()``."""
