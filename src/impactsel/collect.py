@@ -21,6 +21,8 @@ from impactsel.model import FileSymbols, NodeId, Role, SourceFile, Symbol, Symbo
 from impactsel.resolve import IMPLICIT, Edge, EdgeKind, Project, module_node, symbol_id
 
 TEST_PREFIX = "test:"
+#: one node per test module for what all of its tests run (kept out of every item's edges)
+SHARED_PREFIX = "tests-of:"
 
 _SETUP_NAMES = (
     "setup_method",
@@ -59,10 +61,23 @@ def test_node(nodeid: str) -> str:
     return TEST_PREFIX + nodeid
 
 
-def collect(project: Project, pytest: PytestSettings) -> list[TestItem]:
+@dataclass
+class Collection:
+    """The test items, and the edges of the per-module nodes they share."""
+
+    items: list[TestItem]
+    shared: list[Edge]
+
+    def edges(self) -> Iterator[Edge]:
+        yield from self.shared
+        yield from test_edges(self.items)
+
+
+def collect(project: Project, pytest: PytestSettings) -> Collection:
     """Every test item of the project, with the symbols it depends on directly."""
     fixtures = _FixtureIndex(project, pytest)
     items: list[TestItem] = []
+    shared: list[Edge] = []
     for source in sorted(project.files, key=lambda s: s.path):
         result = project.result(source)
         if source.role is not Role.TEST:
@@ -73,8 +88,10 @@ def collect(project: Project, pytest: PytestSettings) -> list[TestItem]:
                 TestItem(NodeId(str(source.path)), source.path, ((module_node(source.module), EdgeKind.TEST),))
             )
             continue
-        items.extend(_ModuleTests(project, pytest, fixtures, source, result).items())
-    return items
+        tests = _ModuleTests(project, pytest, fixtures, source, result)
+        items.extend(tests.items())
+        shared.extend(Edge(tests.shared_node, used, kind) for used, kind in tests.shared.items())
+    return Collection(items, shared)
 
 
 def test_edges(items: list[TestItem]) -> Iterator[Edge]:
@@ -151,6 +168,35 @@ class _ModuleTests:
         self.conftests = conftests
         self.session_wide = fixtures.session_hooks
         self.module_definitions = self._module_definitions()
+        self.shared_node = SHARED_PREFIX + str(source.path)
+        self.module_requested: list[str] = []
+        self.shared = self._shared_deps()
+
+    def _shared_deps(self) -> dict[str, EdgeKind]:
+        """What every test of the module runs, behind one node (``tests-of:<path>``)."""
+        deps: dict[str, EdgeKind] = {}
+        # The test module must import: what its definitions run at import (decorators,
+        # parametrize arguments, defaults), its module-level names and imports. (Test
+        # modules only: a source module's import-time code reaches its users through
+        # the symbols they use.) A deleted name a module needs: see the pipeline.
+        deps[symbol_id(self.module, "<import>")] = EdgeKind.TEST
+        deps[IMPLICIT] = EdgeKind.NAME  # repr(), ==, iteration on whatever objects it holds
+        for qualname, sym in self.table.items():
+            if "." not in qualname and sym.kind in (SymbolKind.NAME, SymbolKind.IMPORT):
+                deps.setdefault(symbol_id(self.module, qualname), EdgeKind.TEST)
+        for name in (*_MODULE_SETUP, "pytestmark"):
+            sym = self.table.get(name)
+            if sym is not None:
+                deps[symbol_id(self.module, name)] = EdgeKind.TEST
+                self.module_requested.extend(sym.usefixtures)
+        for conftest in self.conftests:
+            deps[module_node(conftest.module)] = EdgeKind.TEST
+            for qualname in self.project.symbols.get(conftest.module, {}):
+                if qualname.startswith("pytest_") and "." not in qualname:
+                    deps[symbol_id(conftest.module, qualname)] = EdgeKind.TEST
+        for hook in self.session_wide:
+            deps.setdefault(hook, EdgeKind.TEST)
+        return deps
 
     def items(self) -> Iterator[TestItem]:
         for qualname, sym in self.table.items():
@@ -199,27 +245,8 @@ class _ModuleTests:
             for name in _SETUP_NAMES:
                 if f"{cls_qual}.{name}" in self.project.symbols.get(module, {}):
                     deps[f"{cls}.{name}"] = EdgeKind.TEST
-        # The test module must import: what its definitions run at import (decorators,
-        # parametrize arguments, defaults), its module-level names and imports. (Test
-        # modules only: a source module's import-time code reaches its users through
-        # the symbols they use.) A deleted name a module needs: see the pipeline.
-        deps[symbol_id(self.module, "<import>")] = EdgeKind.TEST
-        deps[IMPLICIT] = EdgeKind.NAME  # repr(), ==, iteration on whatever objects it holds
-        for qualname, sym in self.table.items():
-            if "." not in qualname and sym.kind in (SymbolKind.NAME, SymbolKind.IMPORT):
-                deps.setdefault(symbol_id(self.module, qualname), EdgeKind.TEST)
-        for name in (*_MODULE_SETUP, "pytestmark"):
-            sym = self.table.get(name)
-            if sym is not None:
-                deps[symbol_id(self.module, name)] = EdgeKind.TEST
-                requested.extend(sym.usefixtures)
-        for conftest in self.conftests:
-            deps[module_node(conftest.module)] = EdgeKind.TEST
-            for qualname in self.project.symbols.get(conftest.module, {}):
-                if qualname.startswith("pytest_") and "." not in qualname:
-                    deps[symbol_id(conftest.module, qualname)] = EdgeKind.TEST
-        for hook in self.session_wide:
-            deps.setdefault(hook, EdgeKind.TEST)
+        deps[self.shared_node] = EdgeKind.TEST
+        requested.extend(self.module_requested)
         for fixture_id in self._fixtures(requested, classes):
             deps.setdefault(fixture_id, EdgeKind.FIXTURE)
         nodeid = NodeId("::".join((str(self.source.path), *path)))

@@ -9,6 +9,7 @@ where the analysis cannot be sure widens the selection and records why.
 from __future__ import annotations
 
 import fnmatch
+import itertools
 import time
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -16,7 +17,7 @@ from pathlib import Path, PurePosixPath
 from impactsel import changes as changes_stage
 from impactsel.batch import Extractor
 from impactsel.cache import Cache
-from impactsel.collect import TEST_PREFIX, TestItem, collect, test_edges
+from impactsel.collect import TEST_PREFIX, TestItem, collect
 from impactsel.config import Settings
 from impactsel.discover import discover, module_name
 from impactsel.gitdiff import Repository
@@ -83,8 +84,9 @@ def analyse(settings: Settings) -> Analysis:
         settings, sources, results, file_changes, extractor
     )
     project = Project(results, extra_modules)
-    items = collect(project, settings.pytest)
-    graph = SymbolGraph.from_edges([*project.edges(), *test_edges(items)])
+    collection = collect(project, settings.pytest)
+    items = collection.items
+    graph = SymbolGraph.from_edges(itertools.chain(project.edges(), collection.edges()))
     seeds, more_notes, file_run_all = _seeds(
         project, changed, file_changes_left, results, settings.ignore, tuple(settings.depends)
     )

@@ -130,6 +130,7 @@ def test_revision_after_a_remote_name_goes_after_end_of_options(git_repo, tmp_pa
 
 @pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,
     reason="the hint for an unknown remote branch copies the branch into a command to run: for "
     "'origin/--upload-pack=...' it suggests 'git fetch origin --upload-pack=...', an option",
 )
@@ -155,6 +156,7 @@ def _shallow_clone(repo) -> Path:
 
 @pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,
     reason="with --fetch in a shallow clone, Repository.base deepens before it validates the revision: "
     "'git rev-parse --verify --quiet <revision>^{commit}' runs without --end-of-options, and the clone is "
     "deepened 8 times and unshallowed before the revision is refused",
@@ -213,6 +215,7 @@ def test_files_named_like_options_are_data(git_repo, git_trace):
 
 @pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,
     reason="Repository.read_base asks 'git cat-file --batch' for '<base>:<path>', a newline-delimited protocol: "
     "a path holding a newline is never found at the base, so it is reported as 'not UTF-8 text' and the reason "
     "spreads over two stderr lines",
@@ -279,6 +282,7 @@ def test_analysed_code_is_never_imported_by_the_command(git_repo, tmp_path):
 
 @pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,
     reason="'python -m impactsel' puts the current directory first on sys.path: run in a repository that has a "
     "top-level git/ package, impactsel's lazy 'import git' imports the repository's code instead of GitPython",
 )
