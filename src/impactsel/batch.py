@@ -75,12 +75,45 @@ def extract_bytes(data: bytes) -> ExtractResult:
     if b"\0" in data[:8192]:
         return ParseFailure("binary content in a .py file")
     try:
-        text = data.decode("utf-8-sig")
+        # Python reads source with universal newlines: CRLF line endings change nothing.
+        text = data.decode("utf-8-sig").replace("\r\n", "\n")
     except UnicodeDecodeError:
         return ParseFailure("not UTF-8 text")
+    if _bracket_depth(text) > _MAX_DEPTH and not _valid(text):
+        # Python's own tokenizer refuses more than 200 nested brackets; libcst's native
+        # parser overflows the C stack on such input instead of raising.
+        return ParseFailure("syntax error: too many nested parentheses")
     from impactsel.extract import extract  # libcst costs ~0.2 s to import: only on a miss
 
     return extract(text)
+
+
+_MAX_DEPTH = 150
+
+
+def _bracket_depth(text: str) -> int:
+    """An upper-bound guess of the deepest bracket nesting (strings are not skipped)."""
+    if text.count("(") + text.count("[") + text.count("{") < _MAX_DEPTH:
+        return 0
+    depth = deepest = 0
+    for char in text:
+        if char in "([{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in ")]}":
+            depth -= 1
+    return deepest
+
+
+def _valid(text: str) -> bool:
+    """Whether Python itself parses ``text`` (``ast.parse`` reads; it runs nothing)."""
+    import ast
+
+    try:
+        ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
 
 
 def _progress(items: Iterable[ExtractResult] | list[bytes], total: int | None = None):  # type: ignore[no-untyped-def]

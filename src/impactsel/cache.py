@@ -35,7 +35,7 @@ from impactsel.model import (
 logger = logging.getLogger(__name__)
 
 #: Bump when extraction output changes meaning: old entries are then ignored.
-SCHEMA = 18
+SCHEMA = 19
 _TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag created by impactsel.\n"
 
 
@@ -133,7 +133,7 @@ def _decode(raw: bytes, key: str) -> ExtractResult | None:
         if hashlib.blake2b(body.encode(), digest_size=8).hexdigest() != entry["sum"]:
             return None
         return _result_from_json(json.loads(body))
-    except (ValueError, KeyError, TypeError, IndexError, AttributeError):
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError, RecursionError, OverflowError):
         return None
 
 
@@ -205,6 +205,8 @@ def _symbol_from_json(data: list[Any]) -> Symbol:
         is_static,
         meta,
     ) = data
+    if not isinstance(qualname, str) or not isinstance(fingerprint, str):
+        raise TypeError("a damaged entry")
     return Symbol(
         qualname=qualname,
         kind=_SYMBOL_KINDS[kind],

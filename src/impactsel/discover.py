@@ -47,7 +47,12 @@ def module_name(path: PurePosixPath | str, packages: set[str]) -> str:
 
     ``packages`` holds the directories (``"src/pkg"``) that have an ``__init__.py``.
     """
-    directory, _, name = str(path).rpartition("/")
+    text = str(path)
+    directory, _, name = text.rpartition("/")
+    if name == "conftest.py" and directory and directory not in packages:
+        # Outside a package every conftest.py would be module "conftest": name each by
+        # its directory, so that two of them do not hide each other.
+        return ".".join(_identifier(p) for p in directory.split("/")) + ".conftest"
     parts = [name[:-3]] if name != "__init__.py" else []
     while directory and directory in packages:
         directory, _, part = directory.rpartition("/")
@@ -83,6 +88,11 @@ def _source_file(path: str, packages: set[str], roots: tuple[str, ...], pytest: 
     else:
         role = Role.SOURCE
     return SourceFile(path=posix, module=canonical, aliases=tuple(dict.fromkeys(aliases)), role=role)
+
+
+def _identifier(part: str) -> str:
+    cleaned = "".join(c if c.isalnum() or c == "_" else "_" for c in part)
+    return cleaned if cleaned and not cleaned[0].isdigit() else "_" + cleaned
 
 
 def _import_roots(pytest: PytestSettings) -> tuple[PurePosixPath, ...]:

@@ -469,12 +469,6 @@ def test_crlf_file_is_analysed(git_repo):
     assert run.lines == [SUMMARY]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="fingerprints keep the raw text of string tokens: a multi-line string holds '\\r\\n' after the "
-    "conversion, although Python reads it as '\\n' (universal newlines), so the function counts as changed",
-)
 def test_crlf_line_endings_alone_change_nothing_in_multiline_strings(git_repo):
     repo = git_repo("richpkg")
     repo.write(
@@ -852,12 +846,6 @@ def test_conftest_top_level_code_selects_every_test_below_it(git_repo):
     assert run.lines == sorted([HELLO, BYE, HELLO_INNER, MARK])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="outside a package both conftest.py files get the module name 'conftest'; resolve.Project keeps one "
-    "symbol table per module name, so the inner conftest hides the outer one's fixtures",
-)
 def test_outer_conftest_fixture_used_below_an_inner_conftest(git_repo):
     repo = git_repo("plain")
     repo.replace("tests/conftest.py", 'return "!"', 'return "?"')
@@ -868,12 +856,6 @@ def test_outer_conftest_fixture_used_below_an_inner_conftest(git_repo):
     assert run.lines == [MARK]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="outside a package both conftest.py files are module 'conftest': a change to the inner fixture is "
-    "taken for a change to the outer one of the same name",
-)
 def test_inner_conftest_override_selects_only_the_tests_below_it(git_repo):
     repo = git_repo("plain")
     repo.replace("tests/inner/conftest.py", "return name.upper()", "return name.title()")

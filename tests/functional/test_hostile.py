@@ -297,3 +297,17 @@ def test_python_m_in_a_repository_that_shadows_a_dependency(git_repo, tmp_path):
 
     assert not marker.exists()
     assert (run.code, run.lines) == (0, [SUMMARY]), run.err
+
+
+# -- files that crash parsers -------------------------------------------------------------------------
+
+
+def test_deeply_nested_file_does_not_crash_the_run(git_repo):
+    repo = git_repo("richpkg")
+    repo.write("zoo/nested.py", "TABLE = " + "[" * 1500 + "]" * 1500 + "\n")
+
+    run = repo.run_cli("--since", "main", "--no-cache")  # a subprocess: a crash must not take pytest down
+
+    assert (run.code, run.out) == (0, ""), run.err
+    [reason] = [line for line in run.err.splitlines() if "zoo/nested.py" in line]
+    assert reason.endswith(": every user of module zoo.nested is selected")
