@@ -27,7 +27,10 @@ class Repository:
     """A git working tree, read only."""
 
     def __init__(self, path: Path) -> None:
-        import git  # GitPython costs ~0.3 s to import: only paths that need git pay it
+        try:
+            import git  # GitPython costs ~0.3 s to import: only paths that need git pay it
+        except ImportError:  # GitPython refuses to import without a git executable
+            raise GitError("git is not installed or not on PATH; install git", slug="no-git") from None
 
         self._git_module = git
         try:
@@ -53,10 +56,10 @@ class Repository:
         With ``fetch``, a shallow clone is deepened (and a missing remote branch
         fetched) until the merge base is found, instead of failing.
         """
-        if fetch and self._is_shallow():
-            self._deepen_until_base(revision)
         if not _REVISION.match(revision) or revision.startswith("-"):
             raise GitError(f"{revision!r} is not a valid revision; pass a branch, tag or commit", slug="bad-revision")
+        if fetch and self._is_shallow():
+            self._deepen_until_base(revision)
         head = self._run("rev-parse", "--verify", "--quiet", "HEAD^{commit}", check=False)
         if not head:
             raise GitError(

@@ -121,12 +121,6 @@ def test_root_that_is_not_a_directory(git_repo):
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="without git on PATH, GitPython's import raises ImportError before Repository can turn it into the "
-    "no-git error: the user gets an 18-line 'internal error' instead",
-)
 def test_git_not_installed(git_repo, tmp_path):
     repo = git_repo("flat")
     repo.replace("calc/core.py", "return a + b", "return b + a")

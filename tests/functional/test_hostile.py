@@ -154,13 +154,6 @@ def _shallow_clone(repo) -> Path:
     return clone
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="with --fetch in a shallow clone, Repository.base deepens before it validates the revision: "
-    "'git rev-parse --verify --quiet <revision>^{commit}' runs without --end-of-options, and the clone is "
-    "deepened 8 times and unshallowed before the revision is refused",
-)
 def test_option_looking_revision_with_fetch_in_a_shallow_clone(git_repo, tmp_path, git_trace, capsys):
     repo = git_repo("flat")
     clone = _shallow_clone(repo)
