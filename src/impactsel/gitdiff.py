@@ -10,6 +10,7 @@ nothing the user types can reach git as an option.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from pathlib import Path, PurePosixPath
@@ -133,7 +134,31 @@ class Repository:
         untracked = self._run("ls-files", "-z", "--others", "--exclude-standard")
         for path in (p for p in untracked.split("\0") if p):
             changes.append(self._change(base, "A", path, None))
-        return changes
+        return changes + self._through_symlinks(changes)
+
+    def _through_symlinks(self, changes: list[FileChange]) -> list[FileChange]:
+        """A tracked symlink inside the tree changes with the file it points to.
+
+        git reports the target only; the link is a module of its own (``alias.py`` ->
+        ``extras.py``), imported under its own name.
+        """
+        changed = {str(c.path): c for c in changes if c.status is ChangeStatus.MODIFIED}
+        if not changed:
+            return []
+        found = []
+        for line in self._run("ls-files", "-z", "-s").split("\0"):
+            mode, _, rest = line.partition(" ")
+            if mode != "120000" or "\t" not in rest:
+                continue
+            link = rest.split("\t", 1)[1]
+            full = self.root / link
+            if _escapes(full, self.root) or not full.exists():
+                continue
+            target = full.resolve().relative_to(self.root.resolve()).as_posix()
+            if target in changed and link not in changed:
+                source = changed[target]
+                found.append(dataclasses.replace(source, path=PurePosixPath(link), old_path=None))
+        return found
 
     def read_base(self, base: str, path: str) -> bytes | None:
         """The content of ``path`` at ``base``, or None where it does not exist there."""

@@ -565,12 +565,6 @@ def test_symlink_in_the_tree(git_repo):
     assert run.lines == DATA_TESTS
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="zoo/alias.py is a symlink to zoo/extras.py: git reports only extras.py as changed, so the tests "
-    "that import the same code as zoo.alias are missed",
-)
 def test_symlinked_module_changes_with_its_target(git_repo):
     repo = git_repo("richpkg")
     (repo.path / "zoo/alias.py").symlink_to("extras.py")
