@@ -76,22 +76,7 @@ class SymbolGraph:
             node -> the node it was reached from (None for the changed nodes themselves);
             following the links leads back to a changed node along a shortest path.
         """
-        reached: dict[str, str | None] = {}
-        queue: deque[str] = deque()
-        for node in changed:
-            if node not in reached:
-                reached[node] = None
-                queue.append(node)
-        pred = self._pred
-        while queue:
-            node = queue.popleft()
-            if node not in pred:
-                continue
-            for user in pred[node]:
-                if user not in reached:
-                    reached[user] = node
-                    queue.append(user)
-        return reached
+        return self._walk_users(changed, skip=_never)
 
     def find_affected(self, changed: Iterable[str], guard: Callable[[str], str]) -> dict[str, str | None]:
         """Like ``find_upstream``, with name-fallback edges pruned by reachability.
@@ -152,7 +137,7 @@ class SymbolGraph:
         return kind is EdgeKind.IMPORT and used.endswith(MODULE_SUFFIX) and user.endswith(MODULE_SUFFIX)
 
     def _walk_users(self, start: Iterable[str], skip: Callable[[str, str, EdgeKind], bool]) -> dict[str, str | None]:
-        reached: dict[str, str | None] = {node: None for node in start}
+        reached: dict[str, str | None] = dict.fromkeys(start)
         queue: deque[str] = deque(reached)
         pred = self._pred
         while queue:
@@ -164,22 +149,8 @@ class SymbolGraph:
         return reached
 
     def _walk(self, changed: Iterable[str], stop: str) -> dict[str, str | None]:
-        reached: dict[str, str | None] = {}
-        queue: deque[str] = deque()
-        for node in changed:
-            if node not in reached:
-                reached[node] = None
-                queue.append(node)
-        pred = self._pred
-        while queue:
-            node = queue.popleft()
-            if node.startswith(stop):
-                continue
-            for user in pred.get(node, ()):
-                if user not in reached and not user.startswith(stop):
-                    reached[user] = node
-                    queue.append(user)
-        return reached
+        """``find_upstream`` that neither enters nor leaves nodes named ``stop...``."""
+        return self._walk_users(changed, skip=lambda user, used, _: user.startswith(stop) or used.startswith(stop))
 
     @staticmethod
     def _adopt(
@@ -202,3 +173,7 @@ class SymbolGraph:
             path.append(step)
             step = reached.get(step)
         return tuple(reversed(path))
+
+
+def _never(user: str, used: str, kind: EdgeKind) -> bool:
+    return False
