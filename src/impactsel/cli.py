@@ -72,9 +72,16 @@ def _split_passthrough(argv: list[str]) -> tuple[list[str], list[str]]:
 
 
 def _parser(command: str) -> argparse.ArgumentParser:
+    epilog = None
+    if command == "select":
+        epilog = "other commands (impactsel COMMAND --help):\n" + "\n".join(
+            f"  {name:<9} {text}" for name, text in _DESCRIPTIONS.items() if name != "select"
+        )
     parser = argparse.ArgumentParser(
         prog="impactsel" if command == "select" else f"impactsel {command}",
         description=_DESCRIPTIONS[command],
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _common(parser)
     _ARGUMENTS[command](parser)
