@@ -75,8 +75,8 @@ def extract_bytes(data: bytes) -> ExtractResult:
     if b"\0" in data[:8192]:
         return ParseFailure("binary content in a .py file")
     try:
-        # Python reads source with universal newlines: CRLF line endings change nothing.
-        text = data.decode("utf-8-sig").replace("\r\n", "\n")
+        # Python reads source with universal newlines: CRLF or CR line endings change nothing.
+        text = data.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
     except UnicodeDecodeError:
         return ParseFailure("not UTF-8 text")
     if _bracket_depth(text) > _MAX_DEPTH and not _valid(text):
