@@ -7,7 +7,7 @@ return, raise, assert, del) and expressions (calls, attributes, subscripts and s
 operators, comparisons, lambdas, comprehensions, f-strings, walrus). A module is a
 plain data model rendered to text by ``render``; a random ``Layout`` renders the same
 model with other layout: comments, blank lines, indentation, continuation lines inside
-brackets and after backslashes, spacing, redundant parentheses, quote style.
+brackets and after backslashes, spacing, redundant parentheses, quote style, line endings.
 
 Properties:
   (a) extract never raises on valid Python, and finds every class, function, method,
@@ -278,6 +278,7 @@ class Layout:
     def __init__(self, rng: random.Random | None = None) -> None:
         self.rng = rng
         self.unit = rng.choice(["    ", "  ", " ", "\t", "        ", "   "]) if rng else "    "
+        self.newline = rng.choice(["\n", "\n", "\r\n", "\r"]) if rng else "\n"  # Python reads all three alike
 
     def chance(self, p: float) -> bool:
         return self.rng is not None and self.rng.random() < p
@@ -584,7 +585,7 @@ def render(module: dict, lay: Layout) -> str:
     text = "\n".join(lines) + "\n"
     if lay.chance(0.2):
         text += "\n" * lay.rng.randint(1, 3)
-    return text
+    return text.replace("\n", lay.newline)  # no string literal of the model holds a newline
 
 
 def extracted(text: str) -> FileSymbols:
@@ -814,9 +815,16 @@ FRAGMENTS = [
 OPS = st.one_of(
     st.tuples(st.just("delete"), st.floats(0, 1), st.integers(1, 40)),
     st.tuples(
-        st.just("insert"), st.floats(0, 1), st.one_of(st.sampled_from(FRAGMENTS), st.binary(min_size=1, max_size=6))
+        st.just("insert"),
+        st.floats(0, 1),
+        # mostly text: bytes that are not UTF-8 stop at the decoder, before the parser
+        st.one_of(
+            st.sampled_from(FRAGMENTS),
+            st.text(min_size=1, max_size=6).map(str.encode),
+            st.binary(min_size=1, max_size=6),
+        ),
     ),
-    st.tuples(st.just("replace"), st.floats(0, 1), st.integers(0, 255)),
+    st.tuples(st.just("replace"), st.floats(0, 1), st.one_of(st.integers(0, 127), st.integers(0, 255))),
     st.tuples(st.just("duplicate"), st.floats(0, 1), st.integers(1, 80)),
     st.tuples(st.just("truncate"), st.floats(0, 1), st.just(0)),
     st.tuples(st.just("swap-lines"), st.floats(0, 1), st.floats(0, 1)),
