@@ -205,14 +205,23 @@ class Repository:
         return self._run("rev-parse", "--is-shallow-repository", check=False) == "true"
 
     def _missing_revision_hint(self, revision: str) -> str:
-        if self._is_shallow():
+        shallow = self._is_shallow()
+        remotes = self._run("remote", check=False).split()
+        remote, slash, rest = revision.partition("/")
+        branch = re.split(r"[~^@]", rest)[0]
+        if slash and branch and not remote.startswith("-") and not branch.startswith("-"):
+            # A branch the clone never fetched (a single-branch clone): deepening cannot bring it.
+            return f"fetch it first (git fetch {remote} {branch})" + (", or pass --fetch" if shallow else "")
+        if not slash:
+            name = re.split(r"[~^@]", revision)[0]
+            for candidate in remotes:
+                if self._run("rev-parse", "--verify", "--quiet", f"refs/remotes/{candidate}/{name}", check=False):
+                    return f"there is no local branch {name!r}: pass --since {candidate}/{name}"
+        if shallow:
             return (
                 "this is a shallow clone: fetch more history (git fetch --deepen=200, or fetch-depth: 0 in CI), "
                 "or pass --fetch"
             )
-        if "/" in revision:
-            remote, _, branch = revision.partition("/")
-            return f"fetch it first (git fetch {remote} {branch})"
         return "pass a branch, tag or commit that exists here (git branch -a lists them)"
 
 

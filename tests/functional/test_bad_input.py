@@ -261,12 +261,6 @@ def test_single_branch_shallow_clone_with_fetch_fetches_the_missing_branch(git_r
     assert run.lines == sorted([CHECK_ADD, CHECK_PERIMETER, CHECK_MEAN])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="the hint says to deepen (git fetch --deepen=200), which cannot bring a branch the clone does not "
-    "track; it should name the fetch that does (git fetch origin main) or the remote branch (origin/main)",
-)
 @pytest.mark.parametrize(
     ("options", "revision", "fix"),
     [

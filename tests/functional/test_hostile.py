@@ -128,12 +128,6 @@ def test_revision_after_a_remote_name_goes_after_end_of_options(git_repo, tmp_pa
         assert "--end-of-options" in command[:at], command
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="the hint for an unknown remote branch copies the branch into a command to run: for "
-    "'origin/--upload-pack=...' it suggests 'git fetch origin --upload-pack=...', an option",
-)
 def test_unknown_remote_branch_hint_never_suggests_an_option(git_repo, tmp_path, capsys):
     repo = git_repo("flat")
     revision = f"origin/--upload-pack={tmp_path / 'marker'}"
