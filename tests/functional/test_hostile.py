@@ -267,12 +267,6 @@ def test_analysed_code_is_never_imported_by_the_command(git_repo, tmp_path):
     assert not marker.exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="'python -m impactsel' puts the current directory first on sys.path: run in a repository that has a "
-    "top-level git/ package, impactsel's lazy 'import git' imports the repository's code instead of GitPython",
-)
 def test_python_m_in_a_repository_that_shadows_a_dependency(git_repo, tmp_path):
     repo = git_repo("richpkg")
     marker = tmp_path / "marker"
