@@ -79,7 +79,7 @@ class Cache:
             self._prepare()
             path = self._path(key)
             path.parent.mkdir(exist_ok=True)
-            _atomic_write(path, _encode(key, result))
+            atomic_write(path, _encode(key, result))
         except OSError as exc:  # a read-only checkout: run without the cache
             logger.warning("impactsel cache: cannot write to %s (%s)", self.directory, exc.strerror)
             self.directory = None
@@ -98,15 +98,22 @@ class Cache:
         for name, text in ((".gitignore", "# Created by impactsel.\n*\n"), ("CACHEDIR.TAG", _TAG)):
             marker = self.directory / name
             if not marker.exists():
-                _atomic_write(marker, text.encode())
+                atomic_write(marker, text.encode())
         self._prepared = True
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes, mode: int | None = None) -> None:
+    """Write ``data`` to a temporary file beside ``path`` and rename it into place.
+
+    A reader sees the old content or the new one, never a torn file, whatever kills
+    the writer. ``mode`` sets the permissions (mkstemp makes the file private).
+    """
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+        if mode is not None:
+            os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -116,7 +116,33 @@ class _FixtureIndex:
         for source in project.files:
             if source.role in (Role.CONFTEST, Role.TEST):
                 self.plugins.extend(_pytest_plugins(project, source))
+        self._defined: dict[str, list[tuple[str, str, bool]]] = {}
         self.session_hooks = self.session_wide()
+
+    def defined_in(self, module: str) -> list[tuple[str, str, bool]]:
+        """(fixture name, symbol, autouse) of the fixtures a module defines or imports.
+
+        Memoised: a conftest.py or plugin is a scope of every test module below it.
+        """
+        found = self._defined.get(module)
+        if found is None:
+            found = self._defined[module] = list(self._definitions(module))
+        return found
+
+    def _definitions(self, module: str) -> Iterator[tuple[str, str, bool]]:
+        for qualname, sym in self.project.symbols.get(module, {}).items():
+            if "." in qualname:
+                continue
+            if sym.fixture is not None:
+                yield sym.fixture.name, symbol_id(module, qualname), sym.fixture.autouse
+            elif sym.kind is SymbolKind.IMPORT:
+                # An imported fixture: pytest finds it among the module's attributes.
+                for target in self.project.lookup(module, (qualname,)):
+                    target_sym = self.project.symbol(target)
+                    if target_sym is not None and target_sym.fixture is not None:
+                        fixture = target_sym.fixture
+                        yield fixture.name, target, fixture.autouse
+                        yield fixture.name, symbol_id(module, qualname), False
 
     def session_wide(self) -> list[str]:
         """Hooks that act on every test wherever they are defined.
@@ -158,12 +184,13 @@ class _ModuleTests:
     ) -> None:
         self.project = project
         self.pytest = pytest
+        self.fixtures = fixtures
         self.source = source
         self.module = source.module
         self.table = {s.qualname: s for s in result.symbols}
         conftests = fixtures.chain(source.path.parent)
         # Fixture scopes from the nearest to the farthest: the module, its conftest
-        # chain, plugins. Several definitions of one name: the test depends on all.
+        # chain, plugins (``_visible`` picks the nearest definition of a name).
         self.scopes = [self.module, *(c.module for c in conftests), *fixtures.plugin_modules()]
         self.conftests = conftests
         self.session_wide = fixtures.session_hooks
@@ -303,19 +330,8 @@ class _ModuleTests:
     def _module_definitions(self) -> dict[str, list[tuple[str, bool, int]]]:
         definitions: dict[str, list[tuple[str, bool, int]]] = defaultdict(list)
         for level, module in enumerate(self.scopes, 1):
-            for qualname, sym in self.project.symbols.get(module, {}).items():
-                if "." in qualname:
-                    continue
-                if sym.fixture is not None:
-                    definitions[sym.fixture.name].append((symbol_id(module, qualname), sym.fixture.autouse, level))
-                elif sym.kind is SymbolKind.IMPORT:
-                    # An imported fixture: pytest finds it among the module's attributes.
-                    for target in self.project.lookup(module, (qualname,)):
-                        target_sym = self.project.symbol(target)
-                        if target_sym is not None and target_sym.fixture is not None:
-                            fixture = target_sym.fixture
-                            definitions[fixture.name].append((target, fixture.autouse, level))
-                            definitions[fixture.name].append((symbol_id(module, qualname), False, level))
+            for name, fixture_id, autouse in self.fixtures.defined_in(module):
+                definitions[name].append((fixture_id, autouse, level))
         return definitions
 
 

@@ -32,6 +32,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from impactsel.cache import atomic_write
 from impactsel.errors import ImpactselError
 from impactsel.graph import TEST_NODE_PREFIX
 from impactsel.model import ChangeCause, ChangedSymbol, NodeId, Selection, SymbolKind
@@ -91,7 +92,8 @@ def record(root: Path, data_file: Path, pytest_args: list[str]) -> int:
         "contexts": style,
         "files": files,
     }
-    _atomic_write(manifest, json.dumps(payload, indent=1, sort_keys=True).encode())
+    # Readable like the data file beside it (mkstemp would make it private).
+    atomic_write(manifest, json.dumps(payload, indent=1, sort_keys=True).encode(), mode=0o644)
     print(f"impactsel: recorded coverage of {len(files)} files in {data_file}", file=sys.stderr)
     return code
 
@@ -155,19 +157,6 @@ def _manifest_path(data_file: Path) -> Path:
 def _digest(data: bytes) -> str:
     """A file content's hash (``cache.content_key`` without impactsel's version)."""
     return hashlib.blake2b(data, digest_size=16).hexdigest()
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; the data file beside it is not
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def _git_text(root: Path, *args: str) -> str | None:

@@ -49,9 +49,6 @@ class SymbolGraph:
     def add_edge(self, *, user: str, used: str, kind: EdgeKind) -> None:
         self._pred.setdefault(used, {}).setdefault(user, kind)
 
-    def __contains__(self, node: str) -> bool:
-        return node in self._pred or any(node in users for users in self._pred.values())
-
     def edge_kind(self, user: str, used: str) -> EdgeKind | None:
         return self._pred.get(used, {}).get(user)
 

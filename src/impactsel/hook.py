@@ -35,6 +35,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from impactsel.cache import atomic_write
 from impactsel.errors import GitError, ImpactselError
 from impactsel.model import Selection
 
@@ -211,10 +212,7 @@ exec "$PYTHON" -m impactsel hook run{where} "$1" "$2"
 
 def _write_executable(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".impactsel-tmp")
-    temporary.write_text(text, encoding="utf-8")
-    temporary.chmod(0o755)
-    os.replace(temporary, path)
+    atomic_write(path, text.encode(), mode=0o755)
 
 
 # -- run: which commits ---------------------------------------------------------------
