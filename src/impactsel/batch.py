@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from impactsel.cache import Cache, content_key
-from impactsel.model import ExtractResult, ParseFailure
+from impactsel.model import ExtractResult, ParseFailure, SourceFile
 
 #: Below this many files to parse, a pool costs more than it saves (~0.3 s to start).
 POOL_THRESHOLD = 64
@@ -53,6 +53,10 @@ class Extractor:
         self.parsed += len(misses)
         return results
 
+    def lazy(self, root: Path, sources: Iterable[SourceFile]) -> LazyResults:
+        """The sources' results, each read from the cache (or parsed) when first asked for."""
+        return LazyResults(self, root, sources)
+
     def extract_bytes(self, data: bytes) -> ExtractResult:
         key = content_key(data)
         cached = self.cache.get(key)
@@ -68,6 +72,58 @@ class Extractor:
             return [extract_bytes(data) for data in _progress(contents)]
         with ProcessPoolExecutor(max_workers=self.jobs) as pool:
             return list(_progress(pool.map(extract_bytes, contents, chunksize=8), total=len(contents)))
+
+
+class LazyResults(Mapping[SourceFile, ExtractResult]):
+    """Source file -> extraction result, decoded from the cache (or parsed) on first access.
+
+    Every file is read and hashed up front (``key``): which files changed since an
+    earlier analysis is known without decoding any entry.
+    """
+
+    def __init__(self, extractor: Extractor, root: Path, sources: Iterable[SourceFile]) -> None:
+        self._extractor = extractor
+        self._root = root
+        self._keys: dict[SourceFile, str | None] = {}
+        self._done: dict[SourceFile, ExtractResult] = {}
+        for source in sources:
+            try:
+                self._keys[source] = content_key((root / source.path).read_bytes())
+            except OSError as exc:
+                self._keys[source] = None
+                self._done[source] = ParseFailure(f"cannot read: {exc.strerror}")
+
+    def key(self, source: SourceFile) -> str | None:
+        """The content key of the file as it was read (None: unreadable)."""
+        return self._keys[source]
+
+    def cached(self, source: SourceFile) -> bool:
+        """Whether the result is at hand without parsing."""
+        key = self._keys[source]
+        return source in self._done or (key is not None and self._extractor.cache.has(key))
+
+    def load_all(self) -> None:
+        """Every result now, the misses parsed together (in parallel when there are many)."""
+        todo = [s for s in self._keys if s not in self._done]
+        found = self._extractor.extract_files(self._root / s.path for s in todo)
+        for source in todo:
+            self._done[source] = found[self._root / source.path]
+
+    def __getitem__(self, source: SourceFile) -> ExtractResult:
+        result = self._done.get(source)
+        if result is None:
+            if source not in self._keys:
+                raise KeyError(source)
+            result = self._done[source] = self._extractor.extract_files([self._root / source.path])[
+                self._root / source.path
+            ]
+        return result
+
+    def __iter__(self) -> Iterator[SourceFile]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
 
 
 def extract_bytes(data: bytes) -> ExtractResult:

@@ -75,23 +75,47 @@ class Collection:
 
 def collect(project: Project, pytest: PytestSettings) -> Collection:
     """Every test item of the project, with the symbols it depends on directly."""
-    fixtures = _FixtureIndex(project, pytest)
     items: list[TestItem] = []
     shared: list[Edge] = []
-    for source in sorted(project.files, key=lambda s: s.path):
+    for part in collect_modules(project, pytest, test_modules(project)):
+        items.extend(part.items)
+        shared.extend(part.shared)
+    return Collection(items, shared)
+
+
+def test_modules(project: Project) -> list[SourceFile]:
+    """The test modules, in the order of their items."""
+    return sorted((s for s in project.files if s.role is Role.TEST), key=lambda s: s.path)
+
+
+def collect_modules(
+    project: Project, pytest: PytestSettings, sources: list[SourceFile], plugins: list[str] | None = None
+) -> Iterator[Collection]:
+    """The items (and shared edges) of each of ``sources``, test modules.
+
+    ``plugins``: the ``pytest_plugins`` modules named anywhere, when already known
+    (finding them reads every test module).
+    """
+    fixtures = _FixtureIndex(project, pytest, plugins)
+    for source in sources:
         result = project.result(source)
-        if source.role is not Role.TEST:
-            continue
         if not isinstance(result, FileSymbols):
             # Unreadable test module: one item for the whole file, tied to its module node.
-            items.append(
-                TestItem(NodeId(str(source.path)), source.path, ((module_node(source.module), EdgeKind.TEST),))
-            )
+            item = TestItem(NodeId(str(source.path)), source.path, ((module_node(source.module), EdgeKind.TEST),))
+            yield Collection([item], [])
             continue
         tests = _ModuleTests(project, pytest, fixtures, source, result)
-        items.extend(tests.items())
-        shared.extend(Edge(tests.shared_node, used, kind) for used, kind in tests.shared.items())
-    return Collection(items, shared)
+        items = list(tests.items())
+        yield Collection(items, [Edge(tests.shared_node, used, kind) for used, kind in tests.shared.items()])
+
+
+def plugin_names(project: Project, pytest: PytestSettings) -> list[str]:
+    """``-p`` plugins and the modules that ``pytest_plugins`` names, in test modules and conftests."""
+    plugins: list[str] = list(pytest.plugins)
+    for source in project.files:
+        if source.role in (Role.CONFTEST, Role.TEST):
+            plugins.extend(_pytest_plugins(project, source))
+    return plugins
 
 
 def test_edges(items: list[TestItem]) -> Iterator[Edge]:
@@ -106,16 +130,13 @@ def test_edges(items: list[TestItem]) -> Iterator[Edge]:
 class _FixtureIndex:
     """Fixture definitions visible from a directory: conftest chain and plugins."""
 
-    def __init__(self, project: Project, pytest: PytestSettings) -> None:
+    def __init__(self, project: Project, pytest: PytestSettings, plugins: list[str] | None = None) -> None:
         self.project = project
         self.conftests: dict[PurePosixPath, SourceFile] = {}
         for source in project.files:
             if source.role is Role.CONFTEST:
                 self.conftests[source.path.parent] = source
-        self.plugins: list[str] = list(pytest.plugins)
-        for source in project.files:
-            if source.role in (Role.CONFTEST, Role.TEST):
-                self.plugins.extend(_pytest_plugins(project, source))
+        self.plugins = plugins if plugins is not None else plugin_names(project, pytest)
         self._defined: dict[str, list[tuple[str, str, bool]]] = {}
         self.session_hooks = self.session_wide()
 

@@ -14,8 +14,10 @@ place that imports networkx.
 
 from __future__ import annotations
 
+from array import array
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from impactsel.resolve import IMPLICIT, Edge, EdgeKind
@@ -46,15 +48,16 @@ class SymbolGraph:
             users.setdefault(edge.user, edge.kind)  # the first edge between two nodes wins
         return graph
 
-    def add_edge(self, *, user: str, used: str, kind: EdgeKind) -> None:
-        self._pred.setdefault(used, {}).setdefault(user, kind)
-
     def edge_kind(self, user: str, used: str) -> EdgeKind | None:
-        return self._pred.get(used, {}).get(user)
+        return self.users(used).get(user)
 
-    def users(self, node: str) -> dict[str, EdgeKind]:
+    def users(self, node: str) -> Mapping[str, EdgeKind]:
         """The nodes with an edge to ``node``, and the kind of each edge."""
-        return self._pred.get(node, {})
+        return self._pred.get(node, _NONE)
+
+    def nodes_used(self) -> Iterable[str]:
+        """Every node that something uses."""
+        return self._pred.keys()
 
     def to_networkx(self) -> nx.DiGraph:
         """The same graph as a ``networkx.DiGraph`` (edge attribute ``kind``)."""
@@ -62,7 +65,7 @@ class SymbolGraph:
 
         graph = nx.DiGraph()
         graph.add_edges_from(
-            (user, used, {"kind": kind}) for used, users in self._pred.items() for user, kind in users.items()
+            (user, used, {"kind": kind}) for used in self.nodes_used() for user, kind in self.users(used).items()
         )
         return graph
 
@@ -75,14 +78,17 @@ class SymbolGraph:
         """
         return self._walk_users(changed, skip=_never)
 
-    def find_affected(self, changed: Iterable[str], guard: Callable[[str], str]) -> dict[str, str | None]:
+    def find_affected(
+        self, changed: Iterable[str], guard: Callable[[str], str], tests: Iterable[str] | None = None
+    ) -> dict[str, str | None]:
         """Like ``find_upstream``, with name-fallback edges pruned by reachability.
 
         An edge ``name:m -> C.m`` stands for "some object whose type we do not know
         has its ``m`` called". A test can only hold an instance of ``C`` if it
         reaches ``C`` (it, or code it runs, names the class), so a test reached
         through ``name:m`` from a changed ``C.m`` is kept only when it also uses
-        ``guard(C.m)``: the owning class (or module, for a function).
+        ``guard(C.m)``: the owning class (or module, for a function). ``tests``: the
+        test nodes, when known (the walk ends once all of them are reached).
         """
         changed = list(changed)
         reached = self._walk(changed, stop=NAME_PREFIX)
@@ -92,19 +98,29 @@ class SymbolGraph:
                 continue  # a deleted definition's own node is seeded beside its name node
             module_qualname = [c for c in changed if c.rpartition(".")[2].rpartition(":")[2] == node[5:]]
             conditional.setdefault(node, set()).update(c for c in module_qualname if not c.startswith(NAME_PREFIX))
-        pred = self._pred
         for node in list(reached):
-            for user in pred.get(node, ()):
+            for user in self.users(node):
                 if user.startswith(NAME_PREFIX):
                     conditional.setdefault(user, set()).add(node)
-        walks: dict[str, dict[str, str | None]] = {}
+        # With the test nodes known, stop as soon as every one of them is reached.
+        pending = None if tests is None else {t for t in tests if t not in reached}
+        holders: dict[str, set[str]] = {}  # guard -> the tests that reach it (each walked once)
         for name, definitions in sorted(conditional.items()):
-            from_name = walks.setdefault(name, self.find_upstream([name]))
-            guards = {guard(d) for d in definitions} or {name}
-            users = [walks.setdefault(g, self._guard_walk(g)) for g in sorted(guards)]
-            for node in from_name:
-                if node.startswith(TEST_NODE_PREFIX) and node not in reached and any(node in u for u in users):
+            if pending is not None and not pending:
+                break
+            from_name = self.find_upstream([name])
+            candidates = [n for n in from_name if n.startswith(TEST_NODE_PREFIX) and n not in reached]
+            if not candidates:
+                continue  # every test this name leads to is selected already: no guard to walk
+            guards = sorted({guard(d) for d in definitions})
+            for g in guards:
+                if g not in holders:
+                    holders[g] = {n for n in self._guard_walk(g) if n.startswith(TEST_NODE_PREFIX)}
+            for node in candidates:
+                if not guards or any(node in holders[g] for g in guards):
                     self._adopt(reached, from_name, node, name, min(definitions) if definitions else None)
+                    if pending is not None:
+                        pending.discard(node)
         return reached
 
     def _guard_walk(self, guard: str) -> dict[str, str | None]:
@@ -118,10 +134,9 @@ class SymbolGraph:
         """
         if not guard.endswith(MODULE_SUFFIX):
             return self._walk_users([guard], skip=self._is_import_of_module)
-        pred = self._pred
         holders = [
             user
-            for user, kind in pred.get(guard, {}).items()
+            for user, kind in self.users(guard).items()
             if kind is not EdgeKind.MODULE and not user.endswith(MODULE_SUFFIX)
         ]
         return self.find_upstream(holders)
@@ -136,10 +151,10 @@ class SymbolGraph:
     def _walk_users(self, start: Iterable[str], skip: Callable[[str, str, EdgeKind], bool]) -> dict[str, str | None]:
         reached: dict[str, str | None] = dict.fromkeys(start)
         queue: deque[str] = deque(reached)
-        pred = self._pred
+        users = self.users
         while queue:
             node = queue.popleft()
-            for user, kind in pred.get(node, {}).items():
+            for user, kind in users(node).items():
                 if user not in reached and not skip(user, node, kind):
                     reached[user] = node
                     queue.append(user)
@@ -174,3 +189,95 @@ class SymbolGraph:
 
 def _never(user: str, used: str, kind: EdgeKind) -> bool:
     return False
+
+
+_NONE: Mapping[str, EdgeKind] = {}
+
+
+class PackedGraph(SymbolGraph):
+    """A graph kept as arrays (read from a snapshot), with some producers' edges replaced.
+
+    Every edge carries the number of the code that produced it (a module, the
+    project-wide edges, a test module's items). The edges of the producers in
+    ``dropped`` are ignored and ``overlay`` (edges made anew, with their producer)
+    takes their place; a node's users are merged in producer order, so that where
+    two edges join the same nodes the first one's kind wins, exactly as in a graph
+    built from all edges in that order.
+    """
+
+    def __init__(self, arrays: PackedEdges, dropped: set[int], overlay: Iterable[tuple[int, Edge]]) -> None:
+        super().__init__()
+        self._arrays = arrays
+        self._dropped = dropped
+        self._index: dict[str, int] | None = None
+        self._extra: dict[str, list[tuple[int, int, str, EdgeKind]]] = {}
+        for seq, (producer, edge) in enumerate(overlay):
+            self._extra.setdefault(edge.used, []).append((producer, seq, edge.user, edge.kind))
+        self._memo: dict[str, dict[str, EdgeKind]] = {}
+
+    def users(self, node: str) -> Mapping[str, EdgeKind]:
+        found = self._memo.get(node)
+        if found is not None:
+            return found
+        arrays, dropped = self._arrays, self._dropped
+        nodes, users, kinds, producers = arrays.nodes, arrays.users, arrays.kinds, arrays.producers
+        if self._index is None:
+            self._index = {name: i for i, name in enumerate(nodes)}
+        i = self._index.get(node)
+        span = range(arrays.offsets[i], arrays.offsets[i + 1]) if i is not None else range(0)
+        found = {}
+        extra = self._extra.get(node)
+        if extra is None:
+            for j in span:
+                if producers[j] not in dropped:
+                    found.setdefault(nodes[users[j]], _KINDS[kinds[j]])
+        else:
+            merged = [(producers[j], j, nodes[users[j]], _KINDS[kinds[j]]) for j in span if producers[j] not in dropped]
+            merged += extra
+            merged.sort(key=lambda entry: (entry[0], entry[1]))
+            for _, _, user, kind in merged:
+                found.setdefault(user, kind)
+        self._memo[node] = found
+        return found
+
+    def nodes_used(self) -> Iterable[str]:
+        return sorted({*self._arrays.nodes, *self._extra})
+
+
+#: edge kinds by number, as snapshots store them
+_KINDS = tuple(EdgeKind)
+KIND_CODES = {kind: code for code, kind in enumerate(_KINDS)}
+
+
+@dataclass(frozen=True, slots=True)
+class PackedEdges:
+    """Edges sorted by the node they point at: ``users[offsets[i]:offsets[i + 1]]`` use ``nodes[i]``."""
+
+    nodes: list[str]
+    offsets: Sequence[int]
+    users: Sequence[int]  #: indexes into ``nodes``
+    kinds: Sequence[int]  #: indexes into ``EdgeKind``
+    producers: Sequence[int]
+
+    @classmethod
+    def pack(cls, edges: Iterable[tuple[int, Edge]]) -> PackedEdges:
+        """Number the nodes and sort the edges by the node used (stable: producer order is kept)."""
+        index: dict[str, int] = {}
+        rows = []
+        for producer, edge in edges:
+            used = index.setdefault(edge.used, len(index))
+            user = index.setdefault(edge.user, len(index))
+            rows.append((used, user, KIND_CODES[edge.kind], producer))
+        rows.sort(key=lambda row: row[0])
+        offsets = array("I", bytes(4 * (len(index) + 1)))
+        for used, _, _, _ in rows:
+            offsets[used + 1] += 1
+        for i in range(len(index)):
+            offsets[i + 1] += offsets[i]
+        return cls(
+            nodes=list(index),
+            offsets=offsets,
+            users=array("I", [row[1] for row in rows]),
+            kinds=array("B", [row[2] for row in rows]),
+            producers=array("I", [row[3] for row in rows]),
+        )

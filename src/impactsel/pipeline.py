@@ -9,15 +9,16 @@ where the analysis cannot be sure widens the selection and records why.
 from __future__ import annotations
 
 import fnmatch
-import itertools
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from impactsel import changes as changes_stage
 from impactsel.batch import Extractor
+from impactsel.build import build
 from impactsel.cache import Cache
-from impactsel.collect import TEST_PREFIX, TestItem, collect
+from impactsel.collect import TEST_PREFIX, TestItem
 from impactsel.config import Settings
 from impactsel.discover import discover, module_name
 from impactsel.gitdiff import Repository
@@ -78,22 +79,19 @@ def analyse(settings: Settings) -> Analysis:
         return Analysis(empty, SymbolGraph(), {}, [], time.perf_counter() - started, Project({}), settings.root)
     sources = discover(paths, settings.pytest)
     extractor = Extractor(Cache(settings.cache_dir), settings.jobs)
-    by_path = extractor.extract_files(settings.root / s.path for s in sources)
-    results = {s: by_path[settings.root / s.path] for s in sources}
+    results = extractor.lazy(settings.root, sources)
     changed, notes, run_all, extra_modules, file_changes_left = _changed_symbols(
         settings, sources, results, file_changes, extractor
     )
-    project = Project(results, extra_modules)
-    collection = collect(project, settings.pytest)
-    items = collection.items
-    graph = SymbolGraph.from_edges(itertools.chain(project.edges(), collection.edges()))
+    built = build(sources, results, extra_modules, settings.pytest, settings.cache_dir, settings.root)
+    project, graph, items = built.project, built.graph, built.items
     seeds, more_notes, file_run_all = _seeds(
-        project, changed, file_changes_left, results, settings.ignore, tuple(settings.depends)
+        project, changed, file_changes_left, results, built.failures, settings.ignore, tuple(settings.depends)
     )
     notes += more_notes
     run_all = run_all or file_run_all
-    reached = graph.find_affected(seeds, owner_guard)
-    notes += _dynamic_notes(results, reached, changed)
+    reached = graph.find_affected(seeds, owner_guard, (TEST_PREFIX + item.nodeid for item in items))
+    notes += _dynamic_notes(built.dynamic, reached, changed)
     _fail_to_import(reached, graph, items, project, changed)
     selected = _selected(items, reached, graph, settings)
     selected = _declared(selected, items, project, graph, file_changes, settings)
@@ -205,7 +203,8 @@ def _seeds(
     project: Project,
     changed: list[ChangedSymbol],
     others: list[FileChange],
-    results: dict[SourceFile, ExtractResult],
+    results: Mapping[SourceFile, ExtractResult],
+    failures: dict[SourceFile, str],
     ignore: tuple[str, ...],
     declared: tuple[str, ...],
 ) -> tuple[list[str], list[str], str | None]:
@@ -231,15 +230,15 @@ def _seeds(
         else:
             run_all = run_all or f"{change.path} changed and no code names it: every test is selected"
     if seeds or others:
-        for source, result in results.items():
-            if isinstance(result, ParseFailure) and not any(c.path == source.path for c in changed):
+        for source, message in failures.items():
+            if not any(c.path == source.path for c in changed):
                 seeds.append(module_node(source.module))
-                notes.append(f"{source.path} cannot be analysed ({result.message}): its users are selected")
+                notes.append(f"{source.path} cannot be analysed ({message}): its users are selected")
     return seeds, notes, run_all
 
 
 def _dynamic_notes(
-    results: dict[SourceFile, ExtractResult], reached: dict[str, str | None], changed: list[ChangedSymbol]
+    dynamic: dict[SourceFile, tuple[str, ...]], reached: dict[str, str | None], changed: list[ChangedSymbol]
 ) -> list[str]:
     """Say where code that the change reaches does what a static reading cannot follow.
 
@@ -249,16 +248,14 @@ def _dynamic_notes(
     modules = {node.partition(":")[0] for node in reached if not node.startswith(("test:", "name:"))}
     packages = {c.id.split(".")[0].partition(":")[0] for c in changed}
     notes = []
-    for source, result in results.items():
-        if not isinstance(result, FileSymbols) or not result.dynamic:
-            continue
+    for source in sorted(dynamic, key=lambda s: s.path):
         if source.module in modules or source.module.split(".")[0] in packages:
-            for reason in result.dynamic:
+            for reason in dynamic[source]:
                 notes.append(f"{source.path}: {reason}: its users are selected more widely")
     return notes
 
 
-def _symbols_naming(path: PurePosixPath, results: dict[SourceFile, ExtractResult]) -> list[str]:
+def _symbols_naming(path: PurePosixPath, results: Mapping[SourceFile, ExtractResult]) -> list[str]:
     """Symbols whose string literals name ``path``: its file name, or a directory above it."""
     names = {path.name, str(path)}
     dirs = {p for p in path.parent.parts}

@@ -82,6 +82,46 @@ class Edge:
     kind: EdgeKind
 
 
+@dataclass(frozen=True, slots=True)
+class ModuleEdges:
+    """What one module contributes to the graph."""
+
+    edges: list[Edge]
+    used_names: set[str]  #: attribute names of the name-fallback nodes its edges lead to
+    escaped: set[str]  #: project classes it hands to foreign code
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectIndex:
+    """What a lazily read project needs to know about every module up front."""
+
+    failed: frozenset[str]  #: modules that could not be analysed
+    subclasses: dict[str, set[str]]  #: class id -> the classes naming it as a base
+
+
+class _Tables(Mapping[str, dict[str, Symbol]]):
+    """Module -> its symbol table, built from the file's result when first asked for."""
+
+    def __init__(self, files: Mapping[SourceFile, ExtractResult], owner: dict[str, SourceFile]) -> None:
+        self._files = files
+        self._owner = owner
+        self._built: dict[str, dict[str, Symbol]] = {}
+
+    def __getitem__(self, module: str) -> dict[str, Symbol]:
+        table = self._built.get(module)
+        if table is None:
+            result = self._files[self._owner[module]]
+            table = {} if isinstance(result, ParseFailure) else {s.qualname: s for s in result.symbols}
+            self._built[module] = table
+        return table
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._owner)
+
+    def __len__(self) -> int:
+        return len(self._owner)
+
+
 def symbol_id(module: str, qualname: str) -> SymbolId:
     return SymbolId(f"{module}:{qualname}")
 
@@ -123,38 +163,54 @@ def owner_guard(node: str) -> str:
 
 
 class Project:
-    """Every module of the project, indexed for name lookups."""
+    """Every module of the project, indexed for name lookups.
 
-    def __init__(self, files: Mapping[SourceFile, ExtractResult], known_modules: Iterable[str] = ()) -> None:
-        self.files = dict(files)
+    Given an ``index`` (what a snapshot of an earlier analysis knows about every
+    module), the symbol tables are built only when a lookup first needs them: a run
+    that re-resolves a few modules reads no more than those modules consult.
+    """
+
+    def __init__(
+        self,
+        files: Mapping[SourceFile, ExtractResult],
+        known_modules: Iterable[str] = (),
+        index: ProjectIndex | None = None,
+    ) -> None:
+        self.files = files
         self._by_module: dict[str, list[SourceFile]] = defaultdict(list)
-        self.symbols: dict[str, dict[str, Symbol]] = {}
-        self.failed: set[str] = set()
         self._is_package: dict[str, bool] = {}
-        for source, result in self.files.items():
+        owner: dict[str, SourceFile] = {}
+        for source in files:
             for name in (source.module, *source.aliases):
                 self._by_module[name].append(source)
             self._is_package[source.module] = source.path.name == "__init__.py"
-            if isinstance(result, ParseFailure):
-                self.failed.add(source.module)
-                self.symbols[source.module] = {}
-            else:
-                self.symbols[source.module] = {s.qualname: s for s in result.symbols}
+            owner[source.module] = source
+        self.symbols: Mapping[str, dict[str, Symbol]]
+        if index is None:
+            self.failed: set[str] = set()
+            tables: dict[str, dict[str, Symbol]] = {}
+            for source, result in files.items():
+                if isinstance(result, ParseFailure):
+                    self.failed.add(source.module)
+                    tables[source.module] = {}
+                else:
+                    tables[source.module] = {s.qualname: s for s in result.symbols}
+            self.symbols = tables
+            self._subclass_map: dict[str, set[str]] | None = None
+        else:
+            self.failed = set(index.failed)
+            self.symbols = _Tables(files, owner)
+            self._subclass_map = index.subclasses
         self._hierarchy: dict[str, tuple[set[str], set[str], bool]] = {}
         self._methods: dict[str, list[str]] | None = None
-        #: classes whose instances are handed to foreign code (filled while making edges)
-        self.escaped: set[str] = set()
+        self._by_name: dict[str, list[SymbolId]] | None = None
         self._lookups: dict[tuple[str, tuple[str, ...], bool], set[str]] = {}
         self._dotted: dict[tuple[str, ...], set[str]] = {}
+        self._resolving: set[tuple[str, ...]] = set()
         self._in_hierarchy: dict[tuple[str, str, bool], set[str]] = {}
         self._bases: dict[str, set[str]] = {}
         self.known = set(self._by_module) | set(known_modules)
         self.top_packages = {m.split(".")[0] for m in self.known}
-        self._by_name: dict[str, list[SymbolId]] = defaultdict(list)
-        for module, table in self.symbols.items():
-            for qualname, sym in table.items():
-                if sym.kind in (SymbolKind.FUNCTION, SymbolKind.CLASS, SymbolKind.NAME):
-                    self._by_name[qualname.rpartition(".")[2]].append(symbol_id(module, qualname))
 
     def sources(self, module: str) -> list[SourceFile]:
         return self._by_module.get(module, [])
@@ -163,26 +219,55 @@ class Project:
         return self.files[source]
 
     def definitions_named(self, attr: str) -> list[SymbolId]:
+        if self._by_name is None:
+            self._by_name = defaultdict(list)
+            for module, table in self.symbols.items():
+                for qualname, sym in table.items():
+                    if sym.kind in (SymbolKind.FUNCTION, SymbolKind.CLASS, SymbolKind.NAME):
+                        self._by_name[qualname.rpartition(".")[2]].append(symbol_id(module, qualname))
         return self._by_name.get(attr, [])
 
     def edges(self) -> Iterator[Edge]:
         """Every edge of the project's symbol graph (name-fallback nodes included)."""
         used_names: set[str] = set()
-        for source, result in self.files.items():
-            if isinstance(result, FileSymbols):
-                for edge in _ModuleEdges(self, source.module, result).edges():
-                    if edge.used.startswith("name:"):
-                        used_names.add(edge.used[5:])
-                    yield edge
-            elif source.path.name != "__init__.py" and "." in source.module:
-                yield Edge(module_node(source.module), module_node(source.module.rpartition(".")[0]), EdgeKind.MODULE)
+        escaped: set[str] = set()
+        for source in self.files:
+            part = self.module_edges(source)
+            used_names |= part.used_names
+            escaped |= part.escaped
+            yield from part.edges
+        yield from self.global_edges(used_names, escaped)
+
+    def module_edges(self, source: SourceFile) -> ModuleEdges:
+        """The edges that one module's code makes, and what it leaves to ``global_edges``."""
+        result = self.files[source]
+        if isinstance(result, FileSymbols):
+            maker = _ModuleEdges(self, source.module, result)
+            edges = list(maker.edges())
+            escaped = maker.escaped
+        else:
+            edges, escaped = [], set()
+            if source.path.name != "__init__.py" and "." in source.module:
+                parent = module_node(source.module.rpartition(".")[0])
+                edges.append(Edge(module_node(source.module), parent, EdgeKind.MODULE))
+        used_names = {e.used[5:] for e in edges if e.used.startswith("name:")}
+        return ModuleEdges(edges, used_names, escaped)
+
+    def global_edges(self, used_names: set[str], escaped: set[str]) -> list[Edge]:
+        """Name-fallback nodes to every definition of their name; escaped classes to their methods."""
+        edges = []
         for attr in sorted(used_names):
             for target in self.definitions_named(attr):
-                yield Edge(name_node(attr), target, EdgeKind.NAME)
-        for cls in sorted(self.escaped):
+                edges.append(Edge(name_node(attr), target, EdgeKind.NAME))
+        for cls in sorted(escaped):
             for ancestor in sorted({cls} | self.class_hierarchy(cls)[0]):
                 for method in self.methods(ancestor):
-                    yield Edge(cls, method, EdgeKind.INHERIT)
+                    edges.append(Edge(cls, method, EdgeKind.INHERIT))
+        return edges
+
+    def subclass_map(self) -> dict[str, set[str]]:
+        """Class id -> the classes that name it as a base (what an index keeps)."""
+        return self._subclasses()
 
     def methods(self, class_id: str) -> list[str]:
         """The methods a class defines itself."""
@@ -201,8 +286,27 @@ class Project:
         """An absolute dotted name (``pkg.mod.Class.attr``) -> the nodes it can mean (memoised)."""
         found = self._dotted.get(parts)
         if found is None:
-            found = self._dotted[parts] = self._resolve_dotted(parts)
+            if parts in self._resolving:
+                return self._cut(parts)
+            self._resolving.add(parts)
+            try:
+                found = self._dotted[parts] = self._resolve_dotted(parts)
+            finally:
+                self._resolving.discard(parts)
         return found
+
+    def _cut(self, parts: tuple[str, ...]) -> set[str]:
+        """A name met again while it is being resolved (imports in a cycle, a deleted name
+        re-exported back and forth): the nodes it names, whose own edges lead on."""
+        for i in range(len(parts), 0, -1):
+            name = ".".join(parts[:i])
+            if name in self.known:
+                if i == len(parts):
+                    return {module_node(name)}
+                rest = parts[i:]
+                found = {symbol_id(name, ".".join(rest[:j])) for j in range(1, len(rest) + 1)}
+                return found | {name_node(a) for a in rest[1:]}
+        return set()
 
     def _resolve_dotted(self, parts: tuple[str, ...]) -> set[str]:
         for i in range(len(parts), 0, -1):
@@ -421,7 +525,7 @@ class Project:
         return False
 
     def _subclasses(self) -> dict[str, set[str]]:
-        cached = getattr(self, "_subclass_map", None)
+        cached = self._subclass_map
         if cached is None:
             cached = defaultdict(set)
             for module, table in self.symbols.items():
@@ -472,6 +576,8 @@ class _ModuleEdges:
         self.project = project
         self.module = module
         self.result = result
+        #: classes of the project this module hands to foreign code
+        self.escaped: set[str] = set()
 
     def edges(self) -> Iterator[Edge]:
         module, project = self.module, self.project
@@ -534,7 +640,7 @@ class _ModuleEdges:
     def _escape(self, chain: tuple[str, ...]) -> None:
         """A project class handed to foreign code: every method it has may be called back.
 
-        Recorded once per class (``Project.escaped``); the edges are made at the end.
+        Recorded per module (``escaped``); ``Project.global_edges`` makes the edges.
         """
         split = chain.index("")
         function, handed = chain[:split], chain[split + 1 :]
@@ -544,7 +650,7 @@ class _ModuleEdges:
             for t in project.lookup(self.module, function)
         ):
             return  # a function of the project: what it does with the object is in the graph
-        project.escaped |= self._handed_classes(handed)
+        self.escaped |= self._handed_classes(handed)
 
     def _handed_classes(self, handed: tuple[str, ...]) -> set[str]:
         """The project classes an argument can be an instance of: ``Cls``, ``Cls()``, ``x = Cls()``."""

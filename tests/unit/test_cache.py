@@ -167,7 +167,8 @@ def test_damaged_entry_is_rebuilt_by_the_pipeline(git_repo, caplog, damage):
     repo = git_repo("richpkg")
     repo.replace("zoo/sub/deep.py", "return 3", "return 4")
     directory = repo.path / ".impactsel_cache"
-    data = (repo.path / "zoo/animals.py").read_bytes()
+    # The changed file: a run reads its entry whatever the graph snapshot holds.
+    data = (repo.path / "zoo/sub/deep.py").read_bytes()
     key = content_key(data)
     first = repo.select()
     path = entry_file(directory, key)
@@ -301,7 +302,7 @@ def test_entries_left_by_an_interrupted_write_are_ignored(git_repo):
     repo.replace("zoo/sub/deep.py", "return 3", "return 4")
     first = repo.select()
     directory = repo.path / ".impactsel_cache"
-    key = content_key((repo.path / "zoo/animals.py").read_bytes())
+    key = content_key((repo.path / "zoo/sub/deep.py").read_bytes())  # read by every run: it changed
     path = entry_file(directory, key)
     (path.parent / ".tmp-abc123").write_bytes(path.read_bytes()[:10])
     path.unlink()
@@ -309,4 +310,4 @@ def test_entries_left_by_an_interrupted_write_are_ignored(git_repo):
     second = repo.select()
 
     assert (second.code, second.out) == (first.code, first.out) == (0, f"{SUMMARY}\n")
-    assert Cache(directory).get(key) == extract_bytes((repo.path / "zoo/animals.py").read_bytes())
+    assert Cache(directory).get(key) == extract_bytes((repo.path / "zoo/sub/deep.py").read_bytes())

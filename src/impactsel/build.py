@@ -1,0 +1,191 @@
+"""The graph of a run: built in full, or patched from the last full build's snapshot.
+
+Both ways give the same graph (same edges, same order, hence the same kind where
+two edges join the same nodes): the snapshot's edges of unchanged code, the
+changed modules' edges made anew. ``snapshot`` says when a snapshot may be used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from impactsel.batch import LazyResults
+from impactsel.collect import TestItem, collect_modules, plugin_names, test_edges, test_modules
+from impactsel.config import PytestSettings
+from impactsel.graph import PackedEdges, PackedGraph
+from impactsel.model import FileSymbols, ParseFailure, SourceFile
+from impactsel.resolve import Edge, Project, ProjectIndex
+from impactsel.snapshot import ModuleFacts, Snapshot, SnapshotStore, interface_digest, layout_key
+
+
+@dataclass
+class Built:
+    project: Project
+    graph: PackedGraph
+    items: list[TestItem]
+    failures: dict[SourceFile, str]  #: modules that could not be analysed, and why
+    dynamic: dict[SourceFile, tuple[str, ...]]  #: modules whose analysis is not sure, and why
+    patched: bool  #: from a snapshot (else built in full)
+
+
+def build(
+    sources: list[SourceFile],
+    results: LazyResults,
+    known_modules: set[str],
+    pytest: PytestSettings,
+    cache_dir: Path | None,
+    root: Path,
+) -> Built:
+    """The project, its graph and its test items, from the snapshot when it still holds."""
+    key = layout_key(sources, known_modules, pytest)
+    store = SnapshotStore(cache_dir, root) if cache_dir is not None else None
+    snapshot = store.load(key) if store is not None else None
+    if snapshot is not None:
+        patched = _patch(snapshot, sources, results, known_modules, pytest)
+        if patched is not None:
+            return patched
+    built, saved = _full(sources, results, known_modules, pytest, key)
+    if store is not None:
+        store.save(saved)
+    return built
+
+
+# Private
+
+#: Above this many changed modules, resolving them one by one costs more than a full build.
+_MAX_PATCHED = 200
+
+
+def _patch(
+    snapshot: Snapshot,
+    sources: list[SourceFile],
+    results: LazyResults,
+    known_modules: set[str],
+    pytest: PytestSettings,
+) -> Built | None:
+    if len(snapshot.modules) != len(sources):
+        return None
+    dirty = [i for i, s in enumerate(sources) if results.key(s) != snapshot.modules[i].key]
+    if len(dirty) > min(_MAX_PATCHED, len(sources) // 2 + 1):
+        return None
+    for i in dirty:
+        if interface_digest(results[sources[i]]) != snapshot.modules[i].interface:
+            return None  # something other modules read changed: resolve them all again
+    dropped = set(dirty)
+    index = ProjectIndex(
+        failed=frozenset(s.module for s, m in zip(sources, snapshot.modules, strict=True) if m.failure is not None),
+        subclasses=snapshot.subclasses,
+    )
+    project = Project(results, known_modules, index)
+    overlay: list[tuple[int, Edge]] = []
+    used_names: set[str] = set()
+    escaped: set[str] = set()
+    old_used: set[str] = set()
+    old_escaped: set[str] = set()
+    for i, facts in enumerate(snapshot.modules):
+        old_used |= facts.used_names
+        old_escaped |= facts.escaped
+        if i not in dropped:
+            used_names |= facts.used_names
+            escaped |= facts.escaped
+    for i in dirty:
+        part = project.module_edges(sources[i])
+        overlay += [(i, e) for e in part.edges]
+        used_names |= part.used_names
+        escaped |= part.escaped
+    if used_names != old_used or escaped != old_escaped:
+        dropped.add(snapshot.global_producer)
+        overlay += [(snapshot.global_producer, e) for e in project.global_edges(used_names, escaped)]
+    tests = test_modules(project)
+    if len(tests) != len(snapshot.tests):
+        return None
+    position = {s: i for i, s in enumerate(sources)}
+    dirty_set = set(dirty)
+    items: list[TestItem] = []
+    for j, source in enumerate(tests):
+        if position[source] not in dirty_set:
+            items += [TestItem(nodeid, source.path, ()) for nodeid in snapshot.tests[j]]  # type: ignore[arg-type]
+            continue
+        [part] = collect_modules(project, pytest, [source], snapshot.plugins)
+        items += part.items
+        dropped |= {snapshot.shared_producer(j), snapshot.items_producer(j)}
+        overlay += [(snapshot.shared_producer(j), e) for e in part.shared]
+        overlay += [(snapshot.items_producer(j), e) for e in test_edges(part.items)]
+    failures = {s: m.failure for s, m in zip(sources, snapshot.modules, strict=True) if m.failure is not None}
+    dynamic = {s: m.dynamic for s, m in zip(sources, snapshot.modules, strict=True) if m.dynamic}
+    for i in dirty:
+        source = sources[i]
+        failures.pop(source, None)
+        dynamic.pop(source, None)
+        _note(source, results[source], failures, dynamic)
+    graph = PackedGraph(snapshot.edges, dropped, overlay)
+    return Built(project, graph, items, failures, dynamic, patched=True)
+
+
+def _full(
+    sources: list[SourceFile],
+    results: LazyResults,
+    known_modules: set[str],
+    pytest: PytestSettings,
+    key: str,
+) -> tuple[Built, Snapshot]:
+    results.load_all()
+    project = Project(results, known_modules)
+    facts: list[ModuleFacts] = []
+    produced: list[tuple[int, Edge]] = []
+    used_names: set[str] = set()
+    escaped: set[str] = set()
+    failures: dict[SourceFile, str] = {}
+    dynamic: dict[SourceFile, tuple[str, ...]] = {}
+    for i, source in enumerate(sources):
+        result = results[source]
+        part = project.module_edges(source)
+        produced += [(i, e) for e in part.edges]
+        used_names |= part.used_names
+        escaped |= part.escaped
+        _note(source, result, failures, dynamic)
+        facts.append(
+            ModuleFacts(
+                key=results.key(source),
+                interface=interface_digest(result),
+                failure=failures.get(source),
+                dynamic=dynamic.get(source, ()),
+                used_names=frozenset(part.used_names),
+                escaped=frozenset(part.escaped),
+            )
+        )
+    global_producer = len(sources)
+    produced += [(global_producer, e) for e in project.global_edges(used_names, escaped)]
+    plugins = plugin_names(project, pytest)
+    tests = test_modules(project)
+    parts = list(collect_modules(project, pytest, tests, plugins))
+    for j, part in enumerate(parts):
+        produced += [(global_producer + 1 + j, e) for e in part.shared]
+    for j, part in enumerate(parts):
+        produced += [(global_producer + 1 + len(parts) + j, e) for e in test_edges(part.items)]
+    edges = PackedEdges.pack(produced)
+    del produced
+    items = [item for part in parts for item in part.items]
+    snapshot = Snapshot(
+        key=key,
+        modules=facts,
+        plugins=plugins,
+        subclasses=project.subclass_map(),
+        tests=[[item.nodeid for item in part.items] for part in parts],
+        edges=edges,
+    )
+    graph = PackedGraph(edges, set(), ())
+    return Built(project, graph, items, failures, dynamic, patched=False), snapshot
+
+
+def _note(
+    source: SourceFile,
+    result: object,
+    failures: dict[SourceFile, str],
+    dynamic: dict[SourceFile, tuple[str, ...]],
+) -> None:
+    if isinstance(result, ParseFailure):
+        failures[source] = result.message
+    elif isinstance(result, FileSymbols) and result.dynamic:
+        dynamic[source] = result.dynamic

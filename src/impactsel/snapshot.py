@@ -1,0 +1,232 @@
+"""The graph snapshot: the edges of the last full analysis, kept to be patched, not rebuilt.
+
+Resolving every module's names costs seconds on a large project, and nearly all
+of it is the same from one run to the next. A full analysis therefore saves its
+edges, each tagged with the code that produced it (a module; the project-wide
+name-fallback and escape edges; a test module's items), beside the extraction
+cache. A later run reuses that snapshot when the project's layout is the same
+(the same files as the same modules, the same pytest settings) and every file
+that changed since kept its *interface*: everything another module's resolution
+can read of it, which is all but the bodies of its functions (their own code,
+except what they write to globals), line numbers and fingerprints. Then only the
+changed modules are resolved again, their old edges are dropped and the new ones
+take their place; the symbol tables of other modules are read only when a lookup
+needs them. Anything else (a new name, a changed signature, base class or
+module-level statement, a file added or removed) makes a full analysis, which
+saves a new snapshot.
+
+The file is binary: a JSON header (node names, per-module facts) and the edges as
+arrays of integers, sorted by the node they point at; a checksum covers it all.
+It holds data only, nothing is ever evaluated: a damaged or foreign file is
+ignored and replaced.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import struct
+import sys
+from array import array
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from impactsel import __version__
+from impactsel.cache import SCHEMA, atomic_write
+from impactsel.config import PytestSettings
+from impactsel.graph import KIND_CODES, PackedEdges
+from impactsel.model import ExtractResult, FileSymbols, RefKind, SourceFile, SymbolKind
+
+logger = logging.getLogger(__name__)
+
+_MAGIC = b"impactsel graph snapshot\n"
+_LENGTHS = struct.Struct("<5Q")
+_DIGEST = 16
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleFacts:
+    """What a snapshot keeps of one module."""
+
+    key: str | None  #: content key of the file (None: it could not be read)
+    interface: str  #: ``interface_digest`` of its extraction result
+    failure: str | None  #: why it could not be analysed (None: it was)
+    dynamic: tuple[str, ...]  #: reasons its analysis is not sure
+    used_names: frozenset[str]  #: name-fallback nodes its edges lead to
+    escaped: frozenset[str]  #: project classes it hands to foreign code
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    key: str  #: ``layout_key`` of the project it describes
+    modules: list[ModuleFacts]  #: in the order of the sources
+    plugins: list[str]  #: ``-p`` and ``pytest_plugins`` plugin names
+    subclasses: dict[str, set[str]]  #: class id -> the classes naming it as a base
+    tests: list[list[str]]  #: per test module (in collection order), its item node ids
+    edges: PackedEdges
+
+    # Producer numbers: modules 0..n-1, then the project-wide edges, then each test
+    # module's shared node, then each test module's items (the order of a full build).
+
+    @property
+    def global_producer(self) -> int:
+        return len(self.modules)
+
+    def shared_producer(self, test_index: int) -> int:
+        return len(self.modules) + 1 + test_index
+
+    def items_producer(self, test_index: int) -> int:
+        return len(self.modules) + 1 + len(self.tests) + test_index
+
+
+def layout_key(sources: Sequence[SourceFile], known_modules: Iterable[str], pytest: PytestSettings) -> str:
+    """What the whole graph depends on besides the files' interfaces."""
+    layout = [
+        __version__,
+        SCHEMA,
+        sys.byteorder,
+        [[str(s.path), s.module, list(s.aliases), s.role.value] for s in sources],
+        sorted(known_modules),
+        repr(pytest),
+    ]
+    return hashlib.blake2b(json.dumps(layout).encode(), digest_size=16).hexdigest()
+
+
+def interface_digest(result: ExtractResult) -> str:
+    """A digest of what other modules' resolution and collection can read of a file.
+
+    Everything but line numbers, fingerprints, the ``dynamic`` notes and the
+    references made inside functions (those that write a global excepted: a
+    registry decorator's writes are read where it is applied).
+    """
+    if not isinstance(result, FileSymbols):
+        return "failure"
+    symbols = []
+    for sym in result.symbols:
+        refs = sym.refs
+        if sym.kind is SymbolKind.FUNCTION:
+            refs = tuple(r for r in refs if r.kind is RefKind.WRITE)
+        symbols.append(
+            [
+                sym.qualname,
+                sym.kind.value,
+                [[r.kind.value, list(r.chain), r.level] for r in refs],
+                [[t.module, t.name, t.level] for t in sym.targets],
+                list(sym.params),
+                [list(b) for b in sym.bases],
+                [sym.fixture.name, sym.fixture.autouse] if sym.fixture else None,
+                list(sym.usefixtures),
+                [list(d) for d in sym.decorators],
+                sym.is_static,
+                list(sym.metaclass),
+            ]
+        )
+    shape = [
+        symbols,
+        [[t.module, t.name, t.level] for t in result.star_imports],
+        list(result.all_names) if result.all_names is not None else None,
+        [[t.module, t.name, t.level] for t in result.imports],
+    ]
+    return hashlib.blake2b(json.dumps(shape).encode(), digest_size=16).hexdigest()
+
+
+class SnapshotStore:
+    """One snapshot per project root, in the cache directory."""
+
+    def __init__(self, cache_dir: Path, root: Path) -> None:
+        name = hashlib.blake2b(str(root.resolve()).encode(), digest_size=8).hexdigest()
+        self.path = cache_dir / f"v{SCHEMA}" / f"graph-{name}.bin"
+
+    def load(self, key: str) -> Snapshot | None:
+        try:
+            raw = self.path.read_bytes()
+        except OSError:
+            return None
+        snapshot = _decode(raw, key)
+        if snapshot is None:
+            logger.debug("impactsel: no usable graph snapshot in %s", self.path)
+        return snapshot
+
+    def save(self, snapshot: Snapshot) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(self.path, _encode(snapshot))
+        except OSError as exc:  # a read-only cache: the next run analyses everything again
+            logger.warning("impactsel cache: cannot write the graph snapshot (%s)", exc.strerror)
+
+
+# -- encoding -------------------------------------------------------------------
+
+
+def _encode(snapshot: Snapshot) -> bytes:
+    edges = snapshot.edges
+    header = {
+        "schema": SCHEMA,
+        "version": __version__,
+        "key": snapshot.key,
+        "nodes": edges.nodes,
+        "modules": [
+            [m.key, m.interface, m.failure, list(m.dynamic), sorted(m.used_names), sorted(m.escaped)]
+            for m in snapshot.modules
+        ],
+        "plugins": snapshot.plugins,
+        "subclasses": {base: sorted(subs) for base, subs in sorted(snapshot.subclasses.items())},
+        "tests": snapshot.tests,
+    }
+    blocks = [
+        json.dumps(header, separators=(",", ":")).encode(),
+        _array_bytes("I", edges.offsets),
+        _array_bytes("I", edges.users),
+        _array_bytes("B", edges.kinds),
+        _array_bytes("I", edges.producers),
+    ]
+    body = _MAGIC + _LENGTHS.pack(*(len(b) for b in blocks)) + b"".join(blocks)
+    return body + hashlib.blake2b(body, digest_size=_DIGEST).digest()
+
+
+def _array_bytes(typecode: str, values: Sequence[int]) -> bytes:
+    return values.tobytes() if isinstance(values, array) else array(typecode, values).tobytes()
+
+
+def _decode(raw: bytes, key: str) -> Snapshot | None:
+    if array("I").itemsize != 4 or not raw.startswith(_MAGIC) or len(raw) < len(_MAGIC) + _LENGTHS.size + _DIGEST:
+        return None
+    body, digest = raw[:-_DIGEST], raw[-_DIGEST:]
+    if hashlib.blake2b(body, digest_size=_DIGEST).digest() != digest:
+        return None
+    try:
+        lengths = _LENGTHS.unpack_from(body, len(_MAGIC))
+        at = len(_MAGIC) + _LENGTHS.size
+        blocks = []
+        for length in lengths:
+            blocks.append(body[at : at + length])
+            at += length
+        if at != len(body):
+            return None
+        header: dict[str, Any] = json.loads(blocks[0])
+        if header["schema"] != SCHEMA or header["version"] != __version__ or header["key"] != key:
+            return None
+        offsets, users, kinds, producers = (array(t) for t in "IIBI")
+        for arr, block in zip((offsets, users, kinds, producers), blocks[1:], strict=True):
+            arr.frombytes(block)
+        nodes = header["nodes"]
+        if len(offsets) != len(nodes) + 1 or not len(users) == len(kinds) == len(producers) == offsets[-1]:
+            return None
+        if users and (max(users) >= len(nodes) or max(kinds) >= len(KIND_CODES)):
+            return None
+        modules = [
+            ModuleFacts(k, str(i), f, tuple(d), frozenset(u), frozenset(e)) for k, i, f, d, u, e in header["modules"]
+        ]
+        return Snapshot(
+            key=key,
+            modules=modules,
+            plugins=[str(p) for p in header["plugins"]],
+            subclasses={base: set(subs) for base, subs in header["subclasses"].items()},
+            tests=[[str(n) for n in ids] for ids in header["tests"]],
+            edges=PackedEdges(nodes, offsets, users, kinds, producers),
+        )
+    except (ValueError, KeyError, TypeError, IndexError, EOFError, struct.error):
+        return None
