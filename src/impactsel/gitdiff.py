@@ -25,6 +25,8 @@ from impactsel.model import ChangeStatus, FileChange
 _GIT_FLAGS = ("-c", "core.quotepath=off", "-c", "diff.renames=true", "-c", "color.ui=false")
 #: Modes whose "blob" is no file content: none at all (an added file) or a submodule's commit.
 _NO_BLOB_MODES = ("000000", "160000")
+#: Why a file in the work tree was not read (``FileChange.unread``).
+OUTSIDE = "a symlink leading outside the repository, whose target impactsel does not read"
 _REVISION = re.compile(r"^[^\s\-~^:][^\s:]*(?:[~^][0-9]*)*$|^@$|^HEAD(?:[~^][0-9]*)*$")
 
 
@@ -177,9 +179,12 @@ class Repository:
 
     def _change(self, code: str, path: str, old_path: str | None, blob: str | None) -> FileChange:
         full = self.root / path
-        new = None
-        if code != "D" and full.is_file() and not _escapes(full, self.root):
-            new = full.read_bytes()
+        new = unread = None
+        if code != "D" and full.is_file():
+            if _escapes(full, self.root):
+                unread = OUTSIDE
+            else:
+                new = full.read_bytes()
         old = None if code == "A" or blob is None else self.read_blob(blob)
         if code == "C":  # a copy: the source is unchanged
             old, old_path, code = None, None, "A"
@@ -195,6 +200,7 @@ class Repository:
             old_text=_decode(old),
             new_text=_decode(new),
             binary=any(d is not None and _decode(d) is None for d in (old, new)),
+            unread=unread,
         )
 
     def _fields(self, *args: str) -> list[str]:
