@@ -213,7 +213,7 @@ class _Scope:
 
 class _Walker:
     def __init__(self, text: str) -> None:
-        self._def_lines = [(m.group(1), text.count("\n", 0, m.start()) + 1) for m in _DEF_LINE.finditer(text)]
+        self._def_lines = _def_lines(text)
         self._def_index = 0
         self._lines = text.splitlines()
         self._module = _Sym(MODULE_QUALNAME, SymbolKind.MODULE, 1)
@@ -925,6 +925,17 @@ def _fields(kind: type[cst.CSTNode]) -> tuple[str, ...]:
         )
         _FIELDS[kind] = names
     return names
+
+
+def _def_lines(text: str) -> list[tuple[str, int]]:
+    """Every ``def``/``class`` line: (name, line number), counting newlines once, not once per match."""
+    found = []
+    line, counted = 1, 0
+    for match in _DEF_LINE.finditer(text):
+        line += text.count("\n", counted, match.start())
+        counted = match.start()
+        found.append((match.group(1), line))
+    return found
 
 
 def _token(node: cst.CSTNode) -> str:
