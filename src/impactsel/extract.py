@@ -279,12 +279,12 @@ class _Walker:
         kind = type(node)
         flags = _FLAGS.get(kind)
         if flags is None:
-            flags = _FLAGS[kind] = (issubclass(kind, _LAYOUT), not issubclass(kind, _UNMARKED))
-        layout, marked = flags
+            flags = _FLAGS[kind] = _flags(kind)
+        layout, marked, leaf = flags
         if layout:
             return
         if marked:
-            token = _token(node)
+            token = _token(node, leaf)
             self._owner.tokens.append(token)
             if self._import_time:
                 self._import_symbol().tokens.append(token)
@@ -302,10 +302,9 @@ class _Walker:
             kind = type(value)
             if kind is list or kind is tuple:
                 for item in value:
-                    if type(item) in _NODE_TYPES or isinstance(item, cst.CSTNode):
+                    if _is_node(type(item)):
                         self._visit(item)
-            elif kind in _NODE_TYPES or isinstance(value, cst.CSTNode):
-                _NODE_TYPES.add(kind)
+            elif _is_node(kind):
                 self._visit(value)
 
     def visit_Module(self, node: cst.Module) -> bool:
@@ -920,14 +919,30 @@ class _Walker:
 
 
 _METHODS: dict[type[cst.CSTNode], Callable[[_Walker, Any], bool | None]] = {}
-#: per node type: (is layout, gets a fingerprint marker); isinstance on libcst's ABCs is slow
-_FLAGS: dict[type[cst.CSTNode], tuple[bool, bool]] = {}
-_NODE_TYPES: set[type] = set()
+# Per type, computed once: isinstance on libcst's ABCs is slow when the answer is no
+# (``abc.__instancecheck__``), and the walk asks for every node and every field value.
+#: node type -> (is layout, gets a fingerprint marker, kind of token: _PLAIN, _VALUE or _STRING)
+_FLAGS: dict[type[cst.CSTNode], tuple[bool, bool, int]] = {}
+#: any type -> whether its instances are syntax tree nodes
+_NODE_TYPES: dict[type, bool] = {}
 _FIELDS: dict[type[cst.CSTNode], tuple[str, ...]] = {}
+_PLAIN, _VALUE, _STRING = 0, 1, 2
 
 
 def _no_method(walker: _Walker, node: cst.CSTNode) -> bool:
     return True
+
+
+def _is_node(kind: type) -> bool:
+    found = _NODE_TYPES.get(kind)
+    if found is None:
+        found = _NODE_TYPES[kind] = issubclass(kind, cst.CSTNode)
+    return found
+
+
+def _flags(kind: type[cst.CSTNode]) -> tuple[bool, bool, int]:
+    leaf = _VALUE if issubclass(kind, _LEAF_VALUE) else _STRING if issubclass(kind, cst.SimpleString) else _PLAIN
+    return issubclass(kind, _LAYOUT), not issubclass(kind, _UNMARKED), leaf
 
 
 def _fields(kind: type[cst.CSTNode]) -> tuple[str, ...]:
@@ -958,12 +973,12 @@ def _def_lines(text: str) -> list[tuple[str, int]]:
     return found
 
 
-def _token(node: cst.CSTNode) -> str:
-    if isinstance(node, _LEAF_VALUE):
-        return f"{type(node).__name__}:{node.value}"
-    if isinstance(node, cst.SimpleString):
-        return "str:" + _string_body(node.value, keep_prefix=True)
-    return type(node).__name__
+def _token(node: cst.CSTNode, leaf: int) -> str:
+    if leaf == _PLAIN:
+        return type(node).__name__
+    if leaf == _VALUE:
+        return f"{type(node).__name__}:{node.value}"  # type: ignore[attr-defined]
+    return "str:" + _string_body(node.value, keep_prefix=True)  # type: ignore[attr-defined]
 
 
 def _string_body(value: str, keep_prefix: bool = False) -> str:
