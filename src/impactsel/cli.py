@@ -44,7 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     except ImpactselError as exc:
         if args.debug:
             raise
-        print(f"impactsel: error: {exc.message} (see README, #error-{exc.slug})", file=sys.stderr)
+        from impactsel.report import one_line
+
+        print(one_line(f"impactsel: error: {exc.message} (see README, #error-{exc.slug})"), file=sys.stderr)
         return ERROR
     except KeyboardInterrupt:
         print("impactsel: interrupted", file=sys.stderr)
@@ -195,9 +197,9 @@ def _analyse(settings: Settings) -> Analysis:
     analysis = pipeline.analyse(settings)
     selection = analysis.selection
     for note in selection.warnings:
-        print(f"impactsel: {note}", file=sys.stderr)
+        print(report.one_line(f"impactsel: {note}"), file=sys.stderr)
     if selection.run_all:
-        print(f"impactsel: selecting every test: {selection.run_all}", file=sys.stderr)
+        print(report.one_line(f"impactsel: selecting every test: {selection.run_all}"), file=sys.stderr)
     print(report.summary(selection, analysis.seconds), file=sys.stderr)
     return analysis
 

@@ -1,10 +1,12 @@
 """④ Git: a revision -> the base commit, the project's files and ``FileChange`` values.
 
 The only module that imports GitPython. It talks to git through its plain
-command interface (``repo.git.<command>``): one ``diff --name-status`` against
-the base (committed, staged and unstaged changes at once), one ``ls-files`` for
-untracked files, and one persistent ``cat-file --batch`` process for the base's
-blobs. Revisions are validated and passed after ``--end-of-options`` so that
+command interface (``repo.git.<command>``): one ``diff --raw`` against the base
+(committed, staged and unstaged changes at once, with the base's blob ids), one
+``ls-files`` for untracked files, and one persistent ``cat-file --batch`` process
+that reads the base's blobs by id. Paths travel NUL-separated (``-z``) and never
+through cat-file's newline-separated protocol, so any byte a file name may hold
+is data. Revisions are validated and passed after ``--end-of-options`` so that
 nothing the user types can reach git as an option.
 """
 
@@ -21,6 +23,10 @@ from impactsel.model import ChangeStatus, FileChange
 # Neutralise the user's git configuration: no external diff drivers, no colour,
 # no quoting of unusual paths, the same rename detection everywhere.
 _GIT_FLAGS = ("-c", "core.quotepath=off", "-c", "diff.renames=true", "-c", "color.ui=false")
+#: Modes whose "blob" is no file content: none at all (an added file) or a submodule's commit.
+_NO_BLOB_MODES = ("000000", "160000")
+#: Why a file in the work tree was not read (``FileChange.unread``).
+OUTSIDE = "a symlink leading outside the repository, whose target impactsel does not read"
 _REVISION = re.compile(r"^[^\s\-~^:][^\s:]*(?:[~^][0-9]*)*$|^@$|^HEAD(?:[~^][0-9]*)*$")
 
 
@@ -106,10 +112,10 @@ class Repository:
 
     def files(self) -> list[str]:
         """Every file of the work tree that git tracks or would track (not ignored)."""
-        out = self._run("ls-files", "-z", "--cached", "--others", "--exclude-standard")
+        out = self._fields("ls-files", "-z", "--cached", "--others", "--exclude-standard")
         root = self.root
         found = []
-        for rel in dict.fromkeys(p for p in out.split("\0") if p):
+        for rel in dict.fromkeys(p for p in out if p):
             full = root / rel
             if full.is_file() and not _escapes(full, root):
                 found.append(rel)
@@ -117,23 +123,24 @@ class Repository:
 
     def changes(self, base: str) -> list[FileChange]:
         """Every file that differs between ``base`` and the work tree, untracked ones included."""
-        out = self._run("diff", "-z", "--name-status", "-M", "--no-ext-diff", "--no-textconv", "--end-of-options", base)
-        fields = [f for f in out.split("\0")]
+        fields = self._fields(
+            "diff", "-z", "--raw", "--no-abbrev", "-M", "--no-ext-diff", "--no-textconv", "--end-of-options", base
+        )
         changes: list[FileChange] = []
         i = 0
         while i < len(fields) and fields[i]:
-            status = fields[i]
+            # ":OLD_MODE NEW_MODE OLD_BLOB NEW_BLOB STATUS", then one path (two for renames and copies)
+            old_mode, _, blob, _, status = fields[i].lstrip(":").split()
+            old = None if old_mode in _NO_BLOB_MODES else blob
             if status[0] in "RC":
-                old, new = fields[i + 1], fields[i + 2]
+                changes.append(self._change(status[0], fields[i + 2], fields[i + 1], old))
                 i += 3
-                changes.append(self._change(base, status[0], new, old))
             else:
-                path = fields[i + 1]
+                changes.append(self._change(status[0], fields[i + 1], None, old))
                 i += 2
-                changes.append(self._change(base, status[0], path, None))
-        untracked = self._run("ls-files", "-z", "--others", "--exclude-standard")
-        for path in (p for p in untracked.split("\0") if p):
-            changes.append(self._change(base, "A", path, None))
+        for path in self._fields("ls-files", "-z", "--others", "--exclude-standard"):
+            if path:
+                changes.append(self._change("A", path, None, None))
         return changes + self._through_symlinks(changes)
 
     def _through_symlinks(self, changes: list[FileChange]) -> list[FileChange]:
@@ -146,7 +153,7 @@ class Repository:
         if not changed:
             return []
         found = []
-        for line in self._run("ls-files", "-z", "-s").split("\0"):
+        for line in self._fields("ls-files", "-z", "-s"):
             mode, _, rest = line.partition(" ")
             if mode != "120000" or "\t" not in rest:
                 continue
@@ -160,22 +167,25 @@ class Repository:
                 found.append(dataclasses.replace(source, path=PurePosixPath(link), old_path=None))
         return found
 
-    def read_base(self, base: str, path: str) -> bytes | None:
-        """The content of ``path`` at ``base``, or None where it does not exist there."""
+    def read_blob(self, blob: str) -> bytes | None:
+        """The content of the blob ``blob`` (a full object id), or None where it is no blob here."""
         try:
-            _, kind, _, data = self._repo.git.get_object_data(f"{base}:{path}")
+            _, kind, _, data = self._repo.git.get_object_data(blob)
         except (ValueError, self._git_module.exc.GitCommandError):
             return None
         return data if kind == b"blob" or kind == "blob" else None
 
     # Private
 
-    def _change(self, base: str, code: str, path: str, old_path: str | None) -> FileChange:
+    def _change(self, code: str, path: str, old_path: str | None, blob: str | None) -> FileChange:
         full = self.root / path
-        new = None
-        if code != "D" and full.is_file() and not _escapes(full, self.root):
-            new = full.read_bytes()
-        old = None if code == "A" else self.read_base(base, old_path or path)
+        new = unread = None
+        if code != "D" and full.is_file():
+            if _escapes(full, self.root):
+                unread = OUTSIDE
+            else:
+                new = full.read_bytes()
+        old = None if code == "A" or blob is None else self.read_blob(blob)
         if code == "C":  # a copy: the source is unchanged
             old, old_path, code = None, None, "A"
         status = {"A": ChangeStatus.ADDED, "D": ChangeStatus.DELETED, "R": ChangeStatus.RENAMED}.get(
@@ -190,11 +200,19 @@ class Repository:
             old_text=_decode(old),
             new_text=_decode(new),
             binary=any(d is not None and _decode(d) is None for d in (old, new)),
+            unread=unread,
         )
 
+    def _fields(self, *args: str) -> list[str]:
+        """The NUL-separated output of a ``-z`` command (unstripped: a file name may start with a newline)."""
+        return self._execute(args, check=True).split("\0")
+
     def _run(self, *args: str, check: bool = True) -> str:
+        return self._execute(args, check).strip("\n")
+
+    def _execute(self, args: tuple[str, ...], check: bool) -> str:
         try:
-            return str(self._repo.git.execute(["git", *_GIT_FLAGS, *args], strip_newline_in_stdout=False)).strip("\n")
+            return str(self._repo.git.execute(["git", *_GIT_FLAGS, *args], strip_newline_in_stdout=False))
         except self._git_module.exc.GitCommandError as exc:
             if not check:
                 return ""

@@ -148,7 +148,9 @@ def run(root: Path, remote: str, lines: list[str], pytest_args: list[str]) -> in
 
 
 def _say(message: str) -> None:
-    print(f"impactsel: {message}", file=sys.stderr, flush=True)
+    from impactsel.report import one_line
+
+    print(one_line(f"impactsel: {message}"), file=sys.stderr, flush=True)
 
 
 def _git(cwd: Path, *args: str, check: bool = True) -> str:

@@ -134,6 +134,7 @@ class FileChange:
     old_text: str | None = None  #: content at the base (None when added)
     new_text: str | None = None  #: content in the work tree (None when deleted)
     binary: bool = False
+    unread: str | None = None  #: why the file in the work tree was not read (a symlink leading outside)
 
 
 class ChangeCause(str, enum.Enum):

@@ -142,6 +142,7 @@ def _project_changes(file_changes: list[FileChange], prefix: PurePosixPath) -> l
                 change.old_text,
                 change.new_text,
                 change.binary,
+                change.unread,
             )
         )
     return kept
@@ -185,8 +186,8 @@ def _changed_symbols(
         if old_module is not None and old_path.suffix == ".py":
             old_result = (
                 extractor.extract_bytes(change.old_text.encode())
-                if change.old_text is not None
-                else ParseFailure("not UTF-8 text")
+                if change.old_text is not None and change.unread is None
+                else ParseFailure(change.unread or "not UTF-8 text")
             )
             old_modules.add(old_module)
         new_result = results.get(new_source) if new_source is not None else None

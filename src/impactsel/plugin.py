@@ -201,6 +201,7 @@ def _choice(analysis: Analysis) -> Choice:
     if selection.run_all is not None:
         lines.append(f"impactsel: deselecting nothing, every test runs: {selection.run_all}")
     lines += [f"impactsel: {note}" for note in selection.warnings]
+    lines = [report.one_line(line) for line in lines]
     return Choice(
         selected=frozenset(t.nodeid for t in selection.tests),
         analysed_files=frozenset(str(item.path) for item in analysis.items),

@@ -1,4 +1,4 @@
-"""Output: ``Selection`` -> text for stdout (data only) and the summary for stderr.
+"""Output: ``Selection`` -> text for stdout (data only); the summary and one-line notes for stderr.
 
 Formats: ``ids`` (pytest node ids, one per line), ``files`` (test files, one per
 line) and ``json`` (changed symbols, and per selected test the chain of symbols
@@ -38,6 +38,18 @@ def summary(selection: Selection, seconds: float) -> str:
     return (
         f"impactsel: {len(selection.changed)} changed symbols -> {what} (base {selection.base[:12]}, {seconds:.2f} s)"
     )
+
+
+def one_line(text: str) -> str:
+    """``text`` as one line for people: what a terminal would not print as itself is escaped.
+
+    A file name may hold a newline, a tab or an escape sequence; on stderr it is
+    written with Python's escapes (``zoo/odd\\nname.py``), like every other path:
+    unquoted. JSON output keeps the names as they are.
+    """
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
 
 
 def _as_json(selection: Selection) -> dict[str, object]:

@@ -19,6 +19,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 from impactsel.errors import ImpactselError
+from impactsel.report import one_line
 
 if TYPE_CHECKING:
     from impactsel.config import Settings
@@ -126,7 +127,7 @@ class _Loop:
             return
         self.runs += 1
         self.status = 0
-        print(f"impactsel watch: {_describe(selection)}", file=sys.stderr, flush=True)
+        print(one_line(f"impactsel watch: {_describe(selection)}"), file=sys.stderr, flush=True)
         if selection.run_all is None and not selection.tests:
             return  # pytest without ids would run every test
         ids = [t.nodeid for t in selection.tests] if selection.run_all is None else []
@@ -142,7 +143,8 @@ class _Loop:
             if self.runs == 0:
                 raise  # a bad revision or configuration from the start: say so and exit
             # Mid-edit (a half-saved pyproject.toml): wait for the next save.
-            print(f"impactsel watch: error: {exc.message}; waiting for the next change", file=sys.stderr, flush=True)
+            message = f"impactsel watch: error: {exc.message}; waiting for the next change"
+            print(one_line(message), file=sys.stderr, flush=True)
             return None
 
     def _finished(self) -> bool:

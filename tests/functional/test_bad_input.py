@@ -639,21 +639,36 @@ def test_committed_symlink_leading_outside_whose_target_changes(git_repo, tmp_pa
     assert str(secret) not in reads
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="the reason given for a symlink leading outside the repository is 'not UTF-8 text' (it was never "
-    "read); it should say that the file is a symlink outside the repository",
-)
 def test_symlink_leading_outside_is_reported_as_such(git_repo, tmp_path):
     repo = git_repo("richpkg")
     (repo.path / "zoo/evil.py").symlink_to(_outside_module(tmp_path))
 
     run = repo.select()
 
-    [note] = notes(run)
-    assert "not UTF-8" not in note
-    assert "symlink" in note
+    assert (run.code, run.out) == (0, ""), run.err  # nothing imports zoo.evil
+    assert notes(run) == [
+        "impactsel: zoo/evil.py: a symlink leading outside the repository, whose target impactsel does not read: "
+        "every user of module zoo.evil is selected"
+    ]
+
+
+def test_symlink_leading_outside_widens_to_the_users_of_its_module(git_repo, tmp_path, reads):
+    # A tracked module replaced by a link outside: its users are selected, the target is never read.
+    repo = git_repo("richpkg")
+    secret = _outside_module(tmp_path)
+    repo.delete("zoo/extras.py")
+    (repo.path / "zoo/extras.py").symlink_to(secret)
+    reads.clear()
+
+    run = repo.select()
+
+    assert run.code == 0, run.err
+    assert run.lines == sorted([SHOUT, TIDY, WHISPER])  # tests/test_util.py: from zoo.extras import *
+    assert notes(run) == [
+        "impactsel: zoo/extras.py: a symlink leading outside the repository, whose target impactsel does not read: "
+        "every user of module zoo.extras is selected"
+    ]
+    assert str(secret) not in reads
 
 
 def test_submodule_pointer_change_selects_every_test(git_repo):

@@ -200,24 +200,41 @@ def test_files_named_like_options_are_data(git_repo, git_trace):
     assert not [c for c in git_trace() if any(arg in names for arg in c)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="Repository.read_base asks 'git cat-file --batch' for '<base>:<path>', a newline-delimited protocol: "
-    "a path holding a newline is never found at the base, so it is reported as 'not UTF-8 text' and the reason "
-    "spreads over two stderr lines",
+@pytest.mark.parametrize(
+    ("path", "module"), [("zoo/odd\nname.py", "zoo.odd\nname"), ("\nleading.py", "\nleading")], ids=["inner", "leading"]
 )
-def test_file_name_with_a_newline(git_repo):
+def test_file_name_with_a_newline(git_repo, path, module):
+    # git cat-file reads requests line by line: the base's content is asked for by blob id, never by
+    # path; and a name git lists first keeps its leading newline.
     repo = git_repo("richpkg")
-    repo.write("zoo/odd\nname.py", "X = 1\n")
+    repo.write(path, "X = 1\n")
     repo.commit("odd name")
-    repo.write("zoo/odd\nname.py", "X = 2\n")
+    repo.write(path, "X = 2\n")
 
     run = repo.select("--format", "json")
 
     assert run.code == 0, run.err
-    assert [(c["id"], c["cause"]) for c in run.json["changed"]] == [("zoo.odd\nname:X", "modified")]
-    assert run.json["warnings"] == []
+    assert [(c["id"], c["cause"], c["path"]) for c in run.json["changed"]] == [(f"{module}:X", "modified", path)]
+    assert (run.json["tests"], run.json["warnings"]) == ([], [])
+    assert len(run.err.splitlines()) == 1  # the summary
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [("odd\nname", "odd\\nname"), ("odd\tname", "odd\\tname"), ("odd\x1b[2Jname", "odd\\x1b[2Jname")],
+    ids=["newline", "tab", "terminal-escape"],
+)
+def test_note_naming_an_odd_file_name_is_one_escaped_line(git_repo, name, shown):
+    repo = git_repo("richpkg")
+    repo.write(f"zoo/{name}.py", "X = 1\n")
+    repo.commit("odd name")
+    (repo.path / f"zoo/{name}.py").write_bytes(b"X = '\xff'\n")
+
+    run = repo.select()
+
+    assert (run.code, run.out) == (0, ""), run.err
+    [note, _summary] = run.err.splitlines()
+    assert note == f"impactsel: zoo/{shown}.py: not UTF-8 text: every user of module zoo.{shown} is selected"
 
 
 # -- analysed code is never imported or run ----------------------------------------------------------

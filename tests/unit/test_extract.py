@@ -126,6 +126,14 @@ def test_line_of_a_decorated_definition_is_its_first_decorator():
     assert symbol(result, "f").line == 4
 
 
+def test_lines_of_many_definitions():
+    # A generated module holds thousands of definitions: each one's line is still its own.
+    result = extract("".join(f"@register\ndef generated_{i}():\n    pass\n\n\n" for i in range(500)))
+
+    assert isinstance(result, FileSymbols)
+    assert [symbol(result, f"generated_{i}").line for i in range(500)] == [5 * i + 1 for i in range(500)]
+
+
 def test_nested_functions_and_classes_belong_to_their_enclosing_symbol():
     result = parse(
         """\
