@@ -77,3 +77,20 @@ def test_name_added_to_all_selects_the_star_importers(git_repo):
     assert run.json["run_all"] is None
     assert "tests/test_util.py::test_tidy" in selected
     assert len(selected) == run.json["total_tests"] == 23  # each test of richpkg, one by one
+
+
+# -- CI services, task runners, repository metadata -----------------------------------------
+
+
+def test_ci_and_task_runner_files_select_nothing(git_repo):
+    repo = git_repo("srclayout")
+    repo.branch()
+    paths = (".circleci/config.yml", ".gitlab-ci.yml", "CODEOWNERS", "Makefile", "ci/rules.mk", "codecov.yml")
+    for path in paths:
+        repo.write(path, "# x\n")
+    repo.commit()
+
+    assert select(repo) == (
+        [],
+        [f"impactsel: {path} changed: documentation that no code names, no test selected for it" for path in paths],
+    )
