@@ -66,10 +66,12 @@ def compare(
     if _project_imports(old, old_module, is_project_module) != _project_imports(new, new_module, is_project_module):
         changed.append(_cs(new_module, MODULE_QUALNAME, ChangeCause.MODIFIED, path))
     # What ``from m import *`` takes from this module changed: its importers are affected.
+    # It binds the set of names in ``__all__``, whatever their order (a sorted ``__all__``
+    # binds the same names); code reading ``m.__all__`` depends on that symbol itself.
     if (
         isinstance(old, FileSymbols)
         and isinstance(new, FileSymbols)
-        and (old.star_imports != new.star_imports or old.all_names != new.all_names)
+        and (old.star_imports != new.star_imports or _name_set(old.all_names) != _name_set(new.all_names))
     ):
         changed.append(_cs(new_module, MODULE_QUALNAME, ChangeCause.MODIFIED, path))
     return _unique(changed), reason
@@ -84,6 +86,11 @@ def _project_imports(
     if not isinstance(result, FileSymbols) or module is None:
         return set()
     return {t for t in result.imports if is_project_module(module, t)}
+
+
+def _name_set(names: tuple[str, ...] | None) -> frozenset[str] | None:
+    """``__all__`` as ``from m import *`` reads it; None (no literal ``__all__``) stays apart from empty."""
+    return frozenset(names) if names is not None else None
 
 
 def _table(result: ExtractResult | None) -> dict[str, str]:

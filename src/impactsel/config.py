@@ -47,8 +47,10 @@ CONFIG_FILES = (
     "MANIFEST.in",
 )
 
-#: Files that no test can observe unless code names them: documentation and
-#: repository metadata. A change to one selects nothing (named ones: their users).
+#: Files that no test can observe unless code names them: documentation,
+#: repository metadata, CI services' and task runners' files (the tests they run
+#: are selected by what changed in the code). A change to one selects nothing
+#: (named ones: their users).
 DOC_FILES = (
     "*.md",
     "*.rst",
@@ -67,6 +69,19 @@ DOC_FILES = (
     ".editorconfig",
     ".pre-commit-config.yaml",
     ".readthedocs.y*ml",
+    ".git-blame-ignore-revs",
+    ".mailmap",
+    "CODEOWNERS",
+    "Makefile",
+    "*.mk",
+    "justfile",
+    ".gitlab-ci.yml",
+    ".travis.yml",
+    "appveyor.yml",
+    "azure-pipelines.yml",
+    ".circleci/*",
+    "codecov.y*ml",
+    ".codecov.y*ml",
     "*.png",
     "*.svg",
 )

@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from impactsel import changes as changes_stage
+from impactsel import configdiff
 from impactsel.batch import Extractor
 from impactsel.build import build
 from impactsel.cache import Cache
 from impactsel.collect import TEST_PREFIX, TestItem
-from impactsel.config import Settings
+from impactsel.config import CONFIG_FILES, Settings
 from impactsel.discover import discover, module_name
 from impactsel.gitdiff import Repository
 from impactsel.graph import SymbolGraph
@@ -151,7 +152,7 @@ def _project_changes(file_changes: list[FileChange], prefix: PurePosixPath) -> l
 def _changed_symbols(
     settings: Settings,
     sources: tuple[SourceFile, ...],
-    results: dict[SourceFile, ExtractResult],
+    results: Mapping[SourceFile, ExtractResult],
     file_changes: list[FileChange],
     extractor: Extractor,
 ) -> tuple[list[ChangedSymbol], list[str], str | None, set[str], list[FileChange]]:
@@ -174,7 +175,13 @@ def _changed_symbols(
         if _matches_any(path, settings.run_all_on) or (
             change.old_path is not None and _matches_any(change.old_path, settings.run_all_on)
         ):
-            run_all = run_all or f"{path} changed: it configures the project or its tests"
+            inert = _inert_config_note(change, settings)
+            if inert is None:
+                run_all = run_all or f"{path} changed: it configures the project or its tests"
+            elif _symbols_naming(path, results):
+                others.append(change)  # code reads the file itself: _seeds selects its users
+            else:
+                notes.append(inert)
             continue
         old_path = change.old_path or path
         if path.suffix != ".py" and old_path.suffix != ".py":
@@ -198,6 +205,23 @@ def _changed_symbols(
         if reason:
             notes.append(reason)
     return changed, notes, run_all, old_modules, others
+
+
+def _inert_config_note(change: FileChange, settings: Settings) -> str | None:
+    """Why no test can observe this change to a configuration file, or None: every test.
+
+    Files matched by the ``run-all-on`` globs the user added always select every test;
+    a requirements file of the documentation is documentation only where ``ignore`` says so.
+    """
+    defaults = len(CONFIG_FILES) if settings.run_all_on[: len(CONFIG_FILES)] == CONFIG_FILES else 0
+    added = settings.run_all_on[defaults:]
+    if any(p is not None and _matches_any(p, added) for p in (change.path, change.old_path)):
+        return None
+    if configdiff.is_docs_requirements(change.path) and not all(
+        p is None or _matches_any(p, settings.ignore) for p in (change.path, change.old_path)
+    ):
+        return None
+    return configdiff.inert_change(change, settings.pytest.addopts)
 
 
 def _seeds(
