@@ -7,6 +7,7 @@ changed modules' edges made anew. ``snapshot`` says when a snapshot may be used.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,8 @@ from impactsel.graph import PackedEdges, PackedGraph
 from impactsel.model import FileSymbols, ParseFailure, SourceFile
 from impactsel.resolve import Edge, Project, ProjectIndex
 from impactsel.snapshot import ModuleFacts, Snapshot, SnapshotStore, interface_digest, layout_key
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -45,6 +48,8 @@ def build(
         patched = _patch(snapshot, sources, results, known_modules, pytest)
         if patched is not None:
             return patched
+    else:
+        logger.debug("graph: no snapshot of this project's layout: built in full")
     built, saved = _full(sources, results, known_modules, pytest, key)
     if store is not None:
         store.save(saved)
@@ -65,13 +70,17 @@ def _patch(
     pytest: PytestSettings,
 ) -> Built | None:
     if len(snapshot.modules) != len(sources):
+        logger.debug("graph: the snapshot does not match the project: built in full")
         return None
     dirty = [i for i, s in enumerate(sources) if results.key(s) != snapshot.modules[i].key]
     if len(dirty) > min(_MAX_PATCHED, len(sources) // 2 + 1):
+        logger.debug("graph: %d modules changed since the snapshot: built in full", len(dirty))
         return None
     for i in dirty:
         if interface_digest(results[sources[i]]) != snapshot.modules[i].interface:
-            return None  # something other modules read changed: resolve them all again
+            # Something other modules read changed: resolve them all again.
+            logger.debug("graph: the interface of %s changed: built in full", sources[i].path)
+            return None
     dropped = set(dirty)
     index = ProjectIndex(
         failed=frozenset(s.module for s, m in zip(sources, snapshot.modules, strict=True) if m.failure is not None),
@@ -99,6 +108,7 @@ def _patch(
         overlay += [(snapshot.global_producer, e) for e in project.global_edges(used_names, escaped)]
     tests = test_modules(project)
     if len(tests) != len(snapshot.tests):
+        logger.debug("graph: the snapshot does not match the project: built in full")
         return None
     position = {s: i for i, s in enumerate(sources)}
     dirty_set = set(dirty)
@@ -120,6 +130,7 @@ def _patch(
         dynamic.pop(source, None)
         _note(source, results[source], failures, dynamic)
     graph = PackedGraph(snapshot.edges, dropped, overlay)
+    logger.debug("graph: patched from the snapshot, %d modules resolved again", len(dirty))
     return Built(project, graph, items, failures, dynamic, patched=True)
 
 

@@ -83,13 +83,18 @@ class Snapshot:
 
 
 def layout_key(sources: Sequence[SourceFile], known_modules: Iterable[str], pytest: PytestSettings) -> str:
-    """What the whole graph depends on besides the files' interfaces."""
+    """What the whole graph depends on besides the files' interfaces.
+
+    ``known_modules``: modules the change removed (they exist at the base only);
+    the old names of files that are still there add nothing.
+    """
+    present = {name for s in sources for name in (s.module, *s.aliases)}
     layout = [
         __version__,
         SCHEMA,
         sys.byteorder,
         [[str(s.path), s.module, list(s.aliases), s.role.value] for s in sources],
-        sorted(known_modules),
+        sorted(set(known_modules) - present),
         repr(pytest),
     ]
     return hashlib.blake2b(json.dumps(layout).encode(), digest_size=16).hexdigest()
