@@ -15,9 +15,9 @@ from impactsel.batch import LazyResults
 from impactsel.collect import TestItem, collect_modules, plugin_names, test_edges, test_modules
 from impactsel.config import PytestSettings
 from impactsel.graph import PackedEdges, PackedGraph
-from impactsel.model import FileSymbols, ParseFailure, SourceFile
+from impactsel.model import FileSymbols, ParseFailure, SourceFile, interface_digest
 from impactsel.resolve import Edge, Project, ProjectIndex
-from impactsel.snapshot import ModuleFacts, Snapshot, SnapshotStore, interface_digest, layout_key
+from impactsel.snapshot import ModuleFacts, Snapshot, SnapshotStore, layout_key
 
 logger = logging.getLogger(__name__)
 
@@ -142,7 +142,7 @@ def _full(
     key: str,
 ) -> tuple[Built, Snapshot]:
     results.load_all()
-    project = Project(results, known_modules)
+    project = Project(dict(results.items()), known_modules)
     facts: list[ModuleFacts] = []
     produced: list[tuple[int, Edge]] = []
     used_names: set[str] = set()

@@ -35,7 +35,7 @@ from impactsel.model import (
 logger = logging.getLogger(__name__)
 
 #: Bump when extraction output changes meaning: old entries are then ignored.
-SCHEMA = 19
+SCHEMA = 20
 _TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag created by impactsel.\n"
 
 
@@ -158,19 +158,21 @@ def _result_to_json(result: ExtractResult) -> Any:
         list(result.all_names) if result.all_names is not None else None,
         [_target(t) for t in result.imports],
         list(result.dynamic),
+        result.interface,
     ]
 
 
 def _result_from_json(data: Any) -> ExtractResult:
     if data[0] == "failure":
         return ParseFailure(str(data[1]), int(data[2]))
-    _, symbols, stars, all_names, imports, dynamic = data
+    _, symbols, stars, all_names, imports, dynamic, interface = data
     return FileSymbols(
         symbols=tuple(_symbol_from_json(s) for s in symbols),
         star_imports=tuple(ImportTarget(*t) for t in stars),
         all_names=tuple(all_names) if all_names is not None else None,
         imports=tuple(ImportTarget(*t) for t in imports),
         dynamic=tuple(dynamic),
+        interface=str(interface),
     )
 
 

@@ -35,6 +35,7 @@ from impactsel.model import (
     RefKind,
     Symbol,
     SymbolKind,
+    interface_digest,
 )
 
 T = TypeVar("T")
@@ -256,13 +257,14 @@ class _Walker:
         merged: dict[str, Symbol] = {}
         for sym in self._syms:
             merged[sym.qualname] = _merge(merged.get(sym.qualname), _freeze(sym))
-        return FileSymbols(
+        result = FileSymbols(
             symbols=tuple(merged.values()),
             star_imports=tuple(self._star),
             all_names=tuple(self._all) if self._all is not None else None,
             imports=tuple(dict.fromkeys(self._imports)),
             dynamic=tuple(dict.fromkeys(self._dynamic)),
         )
+        return dataclasses.replace(result, interface=interface_digest(result))
 
     # -- generic: fingerprints ----------------------------------------------
 

@@ -14,6 +14,7 @@ place that imports networkx.
 
 from __future__ import annotations
 
+import itertools
 from array import array
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -98,10 +99,8 @@ class SymbolGraph:
                 continue  # a deleted definition's own node is seeded beside its name node
             module_qualname = [c for c in changed if c.rpartition(".")[2].rpartition(":")[2] == node[5:]]
             conditional.setdefault(node, set()).update(c for c in module_qualname if not c.startswith(NAME_PREFIX))
-        for node in list(reached):
-            for user in self.users(node):
-                if user.startswith(NAME_PREFIX):
-                    conditional.setdefault(user, set()).add(node)
+        for user, node in self._name_users(reached):
+            conditional.setdefault(user, set()).add(node)
         # With the test nodes known, stop as soon as every one of them is reached.
         pending = None if tests is None else {t for t in tests if t not in reached}
         holders: dict[str, set[str]] = {}  # guard -> the tests that reach it (each walked once)
@@ -164,6 +163,10 @@ class SymbolGraph:
         """``find_upstream`` that neither enters nor leaves nodes named ``stop...``."""
         return self._walk_users(changed, skip=lambda user, used, _: user.startswith(stop) or used.startswith(stop))
 
+    def _name_users(self, nodes: Iterable[str]) -> list[tuple[str, str]]:
+        """(name-fallback node, node) for each edge from a name node to one of ``nodes``."""
+        return [(user, node) for node in list(nodes) for user in self.users(node) if user.startswith(NAME_PREFIX)]
+
     @staticmethod
     def _adopt(
         reached: dict[str, str | None], walk: dict[str, str | None], node: str, name: str, definition: str | None
@@ -214,6 +217,9 @@ class PackedGraph(SymbolGraph):
         for seq, (producer, edge) in enumerate(overlay):
             self._extra.setdefault(edge.used, []).append((producer, seq, edge.user, edge.kind))
         self._memo: dict[str, dict[str, EdgeKind]] = {}
+        self._int_extra: dict[int, list[tuple[int, int, int]]] | None = None
+        self._all: list[str] = []
+        self._is_name = bytearray()
 
     def users(self, node: str) -> Mapping[str, EdgeKind]:
         found = self._memo.get(node)
@@ -224,7 +230,8 @@ class PackedGraph(SymbolGraph):
         if self._index is None:
             self._index = {name: i for i, name in enumerate(nodes)}
         i = self._index.get(node)
-        span = range(arrays.offsets[i], arrays.offsets[i + 1]) if i is not None else range(0)
+        known = i is not None and i < len(nodes)  # (the index also numbers the overlay's new nodes)
+        span = range(arrays.offsets[i], arrays.offsets[i + 1]) if known else range(0)  # type: ignore[operator]
         found = {}
         extra = self._extra.get(node)
         if extra is None:
@@ -242,6 +249,98 @@ class PackedGraph(SymbolGraph):
 
     def nodes_used(self) -> Iterable[str]:
         return sorted({*self._arrays.nodes, *self._extra})
+
+    # The walks that do not look at edge kinds run on node numbers, not names.
+
+    def find_upstream(self, changed: Iterable[str]) -> dict[str, str | None]:
+        return self._names(self._int_walk(changed, stop=False))
+
+    def _walk(self, changed: Iterable[str], stop: str) -> dict[str, str | None]:
+        assert stop == NAME_PREFIX
+        return self._names(self._int_walk(changed, stop=True))
+
+    def _name_users(self, nodes: Iterable[str]) -> list[tuple[str, str]]:
+        found = []
+        self._numbered()
+        is_name, index = self._is_name, self._index
+        for node in list(nodes):
+            i = index.get(node)  # type: ignore[union-attr]
+            if i is None:
+                continue
+            for j in self._user_ids(i):
+                if is_name[j]:
+                    found.append((self._all[j], node))
+        return found
+
+    def _numbered(self) -> None:
+        """Number the overlay's nodes after the snapshot's, once."""
+        if self._int_extra is not None:
+            return
+        nodes = self._arrays.nodes
+        if self._index is None:
+            self._index = {name: i for i, name in enumerate(nodes)}
+        index = self._index
+        self._all = list(nodes)
+        extra: dict[int, list[tuple[int, int, int]]] = {}
+        for used, entries in self._extra.items():
+            for producer, seq, user, _ in entries:
+                ids = []
+                for name in (used, user):
+                    i = index.get(name)
+                    if i is None:
+                        i = index[name] = len(self._all)
+                        self._all.append(name)
+                    ids.append(i)
+                extra.setdefault(ids[0], []).append((producer, seq, ids[1]))
+        self._int_extra = extra
+        self._is_name = bytearray(name.startswith(NAME_PREFIX) for name in self._all)
+
+    def _user_ids(self, i: int) -> list[int] | Iterable[int]:
+        """The numbers of the nodes that use node ``i``, in the order of a full build."""
+        arrays, dropped = self._arrays, self._dropped
+        users, producers = arrays.users, arrays.producers
+        if i < len(arrays.nodes):
+            lo, hi = arrays.offsets[i], arrays.offsets[i + 1]
+            if dropped:
+                base = [(producers[j], j, users[j]) for j in range(lo, hi) if producers[j] not in dropped]
+            else:
+                base = None
+        else:
+            lo = hi = 0
+            base = []
+        extra = self._int_extra.get(i) if self._int_extra else None  # type: ignore[union-attr]
+        if extra is None:
+            return users[lo:hi] if base is None else [u for _, _, u in base]
+        merged = (base if base is not None else [(producers[j], j, users[j]) for j in range(lo, hi)]) + extra
+        merged.sort(key=lambda entry: (entry[0], entry[1]))
+        return [u for _, _, u in merged]
+
+    def _int_walk(self, start: Iterable[str], stop: bool) -> dict[int, int]:
+        self._numbered()
+        index, is_name = self._index, self._is_name
+        reached: dict[int, int] = {}
+        for name in start:
+            i = index.get(name)  # type: ignore[union-attr]
+            if i is None:
+                i = index[name] = len(self._all)  # type: ignore[index]
+                self._all.append(name)
+                is_name.append(name.startswith(NAME_PREFIX))
+            reached.setdefault(i, -1)
+        queue: deque[int] = deque(reached)
+        user_ids = self._user_ids
+        while queue:
+            node = queue.popleft()
+            if stop and is_name[node]:
+                continue
+            for user in user_ids(node):
+                if user not in reached and not (stop and is_name[user]):
+                    reached[user] = node
+                    queue.append(user)
+        return reached
+
+    def _names(self, reached: dict[int, int]) -> dict[str, str | None]:
+        names = self._all
+        return {names[node]: (names[parent] if parent >= 0 else None) for node, parent in reached.items()}
 
 
 #: edge kinds by number, as snapshots store them
@@ -263,21 +362,32 @@ class PackedEdges:
     def pack(cls, edges: Iterable[tuple[int, Edge]]) -> PackedEdges:
         """Number the nodes and sort the edges by the node used (stable: producer order is kept)."""
         index: dict[str, int] = {}
-        rows = []
+        used_ids, user_ids, kinds, producers = array("I"), array("I"), array("B"), array("I")
         for producer, edge in edges:
-            used = index.setdefault(edge.used, len(index))
-            user = index.setdefault(edge.user, len(index))
-            rows.append((used, user, KIND_CODES[edge.kind], producer))
-        rows.sort(key=lambda row: row[0])
-        offsets = array("I", bytes(4 * (len(index) + 1)))
-        for used, _, _, _ in rows:
-            offsets[used + 1] += 1
-        for i in range(len(index)):
-            offsets[i + 1] += offsets[i]
+            used = index.get(edge.used)
+            if used is None:
+                used = index[edge.used] = len(index)
+            user = index.get(edge.user)
+            if user is None:
+                user = index[edge.user] = len(index)
+            used_ids.append(used)
+            user_ids.append(user)
+            kinds.append(KIND_CODES[edge.kind])
+            producers.append(producer)
+        # A counting sort by the node used: offsets first, then each edge into its slot.
+        counts = [0] * (len(index) + 1)
+        for used in used_ids:
+            counts[used + 1] += 1
+        offsets = array("I", itertools.accumulate(counts))
+        slot = list(offsets[:-1])
+        order = [0] * len(used_ids)
+        for position, used in enumerate(used_ids):
+            order[slot[used]] = position
+            slot[used] += 1
         return cls(
             nodes=list(index),
             offsets=offsets,
-            users=array("I", [row[1] for row in rows]),
-            kinds=array("B", [row[2] for row in rows]),
-            producers=array("I", [row[3] for row in rows]),
+            users=array("I", [user_ids[i] for i in order]),
+            kinds=array("B", [kinds[i] for i in order]),
+            producers=array("I", [producers[i] for i in order]),
         )

@@ -7,6 +7,8 @@ per-file results can be cached, pickled and sent to worker processes.
 from __future__ import annotations
 
 import enum
+import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import NewType
@@ -94,6 +96,7 @@ class FileSymbols:
     all_names: tuple[str, ...] | None = None  #: a literal ``__all__``
     imports: tuple[ImportTarget, ...] = ()  #: every top-level import (they run on import)
     dynamic: tuple[str, ...] = ()  #: reasons the analysis of this file is not sure
+    interface: str = ""  #: ``interface_digest`` of the above ("": not computed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,3 +169,43 @@ class Selection:
     run_all: str | None = None  #: why every test is selected, when it is
     test_roots: tuple[str, ...] = ()
     warnings: tuple[str, ...] = field(default_factory=tuple)
+
+
+def interface_digest(result: ExtractResult) -> str:
+    """A digest of what other modules' resolution and collection can read of a file.
+
+    Everything but line numbers, fingerprints, the ``dynamic`` notes and the
+    references made inside functions (those that write a global excepted: a
+    registry decorator's writes are read where it is applied).
+    """
+    if not isinstance(result, FileSymbols):
+        return "failure"
+    if result.interface:
+        return result.interface
+    symbols = []
+    for sym in result.symbols:
+        refs = sym.refs
+        if sym.kind is SymbolKind.FUNCTION:
+            refs = tuple(r for r in refs if r.kind is RefKind.WRITE)
+        symbols.append(
+            [
+                sym.qualname,
+                sym.kind.value,
+                [[r.kind.value, list(r.chain), r.level] for r in refs],
+                [[t.module, t.name, t.level] for t in sym.targets],
+                list(sym.params),
+                [list(b) for b in sym.bases],
+                [sym.fixture.name, sym.fixture.autouse] if sym.fixture else None,
+                list(sym.usefixtures),
+                [list(d) for d in sym.decorators],
+                sym.is_static,
+                list(sym.metaclass),
+            ]
+        )
+    shape = [
+        symbols,
+        [[t.module, t.name, t.level] for t in result.star_imports],
+        list(result.all_names) if result.all_names is not None else None,
+        [[t.module, t.name, t.level] for t in result.imports],
+    ]
+    return hashlib.blake2b(json.dumps(shape).encode(), digest_size=16).hexdigest()

@@ -38,7 +38,7 @@ from impactsel import __version__
 from impactsel.cache import SCHEMA, atomic_write
 from impactsel.config import PytestSettings
 from impactsel.graph import KIND_CODES, PackedEdges
-from impactsel.model import ExtractResult, FileSymbols, RefKind, SourceFile, SymbolKind
+from impactsel.model import SourceFile
 
 logger = logging.getLogger(__name__)
 
@@ -98,44 +98,6 @@ def layout_key(sources: Sequence[SourceFile], known_modules: Iterable[str], pyte
         repr(pytest),
     ]
     return hashlib.blake2b(json.dumps(layout).encode(), digest_size=16).hexdigest()
-
-
-def interface_digest(result: ExtractResult) -> str:
-    """A digest of what other modules' resolution and collection can read of a file.
-
-    Everything but line numbers, fingerprints, the ``dynamic`` notes and the
-    references made inside functions (those that write a global excepted: a
-    registry decorator's writes are read where it is applied).
-    """
-    if not isinstance(result, FileSymbols):
-        return "failure"
-    symbols = []
-    for sym in result.symbols:
-        refs = sym.refs
-        if sym.kind is SymbolKind.FUNCTION:
-            refs = tuple(r for r in refs if r.kind is RefKind.WRITE)
-        symbols.append(
-            [
-                sym.qualname,
-                sym.kind.value,
-                [[r.kind.value, list(r.chain), r.level] for r in refs],
-                [[t.module, t.name, t.level] for t in sym.targets],
-                list(sym.params),
-                [list(b) for b in sym.bases],
-                [sym.fixture.name, sym.fixture.autouse] if sym.fixture else None,
-                list(sym.usefixtures),
-                [list(d) for d in sym.decorators],
-                sym.is_static,
-                list(sym.metaclass),
-            ]
-        )
-    shape = [
-        symbols,
-        [[t.module, t.name, t.level] for t in result.star_imports],
-        list(result.all_names) if result.all_names is not None else None,
-        [[t.module, t.name, t.level] for t in result.imports],
-    ]
-    return hashlib.blake2b(json.dumps(shape).encode(), digest_size=16).hexdigest()
 
 
 class SnapshotStore:
