@@ -11,7 +11,11 @@ The scenarios, interleaved round after round (the median is reported):
   warm              impactsel, cache from the cold run, nothing changed
   bare-parse        ``libcst.parse_module`` over the same .py files, nothing else
   warm-1-change     impactsel, warm cache, a function appended to one module (uncommitted;
-                    each round appends a different one, so each round parses it afresh)
+                    each round appends a different one, so each round parses it afresh): a
+                    new name, so the graph is resolved in full (the snapshot cannot be patched)
+  warm-body-edit    impactsel, warm cache, a statement inserted in the body of a function of
+                    that module, after an unmeasured run that left a snapshot of its interface:
+                    the graph is patched (the day-to-day edit-and-run loop)
   pytest-impacted   ``impacted-tests`` on the same change, committed (its branch mode reads commits only)
   stale-cache       impactsel, cache filled at HEAD~50, nothing changed (repositories with the history)
   bare-parse-stale  ``libcst.parse_module`` over only the .py files that differ between HEAD~50 and HEAD
@@ -63,6 +67,7 @@ SCENARIOS = (
     "warm",
     "bare-parse",
     "warm-1-change",
+    "warm-body-edit",
     "pytest-impacted",
     "stale-cache",
     "bare-parse-stale",
@@ -298,6 +303,29 @@ def one_change(ws: Workspace, number: int) -> Iterator[None]:
         git(ws.root, "reset", "-q", "--hard", ws.base)
 
 
+@contextlib.contextmanager
+def body_edit(ws: Workspace, number: int) -> Iterator[None]:
+    """Insert an assignment at the start of the first function body of ``ws.changed_module``; reset afterwards."""
+    import ast
+
+    assert ws.changed_module is not None
+    path = ws.root / ws.changed_module
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines(keepends=True)
+    for node in ast.walk(ast.parse(text)):  # module level first, then class bodies
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            body = node.body
+            first = body[1] if len(body) > 1 and isinstance(body[0], ast.Expr) else body[0]
+            indent = " " * first.col_offset
+            lines.insert(first.lineno - 1, f"{indent}_bench_edit = {number}\n")
+            break
+    path.write_text("".join(lines), encoding="utf-8")
+    try:
+        yield
+    finally:
+        git(ws.root, "reset", "-q", "--hard", ws.base)
+
+
 def commit_all(ws: Workspace) -> None:
     git(ws.root, *GIT_IDENTITY, "commit", "-q", "-a", "--no-gpg-sign", "-m", "bench: one change")
 
@@ -403,6 +431,10 @@ def bench_workspace(ws: Workspace, tools: Tools, rounds: int, cold_rounds: int) 
         step("warm", run_impactsel, ws, tools, warm_cache)
         step("bare-parse", run_bare_parse, ws, tools, all_files)
         if ws.changed_module is not None:
+            with body_edit(ws, 2000 + n):
+                run_impactsel(ws, tools, warm_cache)  # a snapshot of the module's interface as it is
+            with body_edit(ws, n):
+                step("warm-body-edit", run_impactsel, ws, tools, warm_cache)
             with one_change(ws, n):
                 step("warm-1-change", run_impactsel, ws, tools, warm_cache)
                 if tools.impacted_tests is not None:
@@ -433,7 +465,7 @@ class Recorder:
 
 def cache_anomalies(results: dict[str, list[Measurement]]) -> list[str]:
     """Warm runs that parsed more than they should have: their timings are not those of a warm run."""
-    expected = {"warm": 0, "warm-1-change": 1}
+    expected = {"warm": 0, "warm-1-change": 1, "warm-body-edit": 1}
     notes = []
     for scenario, limit in expected.items():
         for n, m in enumerate(results.get(scenario, []), 1):
@@ -468,6 +500,7 @@ def ratios(summaries: dict[str, Summary], files: int) -> dict[str, float | None]
         "ms per file, bare parse (own)": per_file_ms(get("bare-parse", "own_seconds"), files),
         "warm / cold (wall)": ratio(get("warm"), get("cold")),
         "warm-1-change / pytest-impacted (wall)": ratio(get("warm-1-change"), get("pytest-impacted")),
+        "warm-body-edit / pytest-impacted (wall)": ratio(get("warm-body-edit"), get("pytest-impacted")),
         "warm-1-change / pytest-impacted (peak RSS)": ratio(
             get("warm-1-change", "rss_mb"), get("pytest-impacted", "rss_mb")
         ),
