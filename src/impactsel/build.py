@@ -8,11 +8,12 @@ changed modules' edges made anew. ``snapshot`` says when a snapshot may be used.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from impactsel.batch import LazyResults
-from impactsel.collect import TestItem, collect_modules, plugin_names, test_edges, test_modules
+from impactsel.collect import Collection, TestItem, collect_modules, plugin_names, test_edges, test_modules
 from impactsel.config import PytestSettings
 from impactsel.graph import PackedEdges, PackedGraph
 from impactsel.model import FileSymbols, ParseFailure, SourceFile, interface_digest
@@ -144,39 +145,45 @@ def _full(
     results.load_all()
     project = Project(dict(results.items()), known_modules)
     facts: list[ModuleFacts] = []
-    produced: list[tuple[int, Edge]] = []
-    used_names: set[str] = set()
-    escaped: set[str] = set()
     failures: dict[SourceFile, str] = {}
     dynamic: dict[SourceFile, tuple[str, ...]] = {}
-    for i, source in enumerate(sources):
-        result = results[source]
-        part = project.module_edges(source)
-        produced += [(i, e) for e in part.edges]
-        used_names |= part.used_names
-        escaped |= part.escaped
-        _note(source, result, failures, dynamic)
-        facts.append(
-            ModuleFacts(
-                key=results.key(source),
-                interface=interface_digest(result),
-                failure=failures.get(source),
-                dynamic=dynamic.get(source, ()),
-                used_names=frozenset(part.used_names),
-                escaped=frozenset(part.escaped),
-            )
-        )
-    global_producer = len(sources)
-    produced += [(global_producer, e) for e in project.global_edges(used_names, escaped)]
     plugins = plugin_names(project, pytest)
-    tests = test_modules(project)
-    parts = list(collect_modules(project, pytest, tests, plugins))
-    for j, part in enumerate(parts):
-        produced += [(global_producer + 1 + j, e) for e in part.shared]
-    for j, part in enumerate(parts):
-        produced += [(global_producer + 1 + len(parts) + j, e) for e in test_edges(part.items)]
-    edges = PackedEdges.pack(produced)
-    del produced
+    parts: list[Collection] = []
+
+    def produce() -> Iterator[tuple[int, Edge]]:
+        """Every edge with its producer, in producer order, made as they are packed."""
+        used_names: set[str] = set()
+        escaped: set[str] = set()
+        for i, source in enumerate(sources):
+            result = results[source]
+            part = project.module_edges(source)
+            for edge in part.edges:
+                yield i, edge
+            used_names |= part.used_names
+            escaped |= part.escaped
+            _note(source, result, failures, dynamic)
+            facts.append(
+                ModuleFacts(
+                    key=results.key(source),
+                    interface=interface_digest(result),
+                    failure=failures.get(source),
+                    dynamic=dynamic.get(source, ()),
+                    used_names=frozenset(part.used_names),
+                    escaped=frozenset(part.escaped),
+                )
+            )
+        producer = len(sources)
+        for edge in project.global_edges(used_names, escaped):
+            yield producer, edge
+        parts.extend(collect_modules(project, pytest, test_modules(project), plugins))
+        for j, collection in enumerate(parts):
+            for edge in collection.shared:
+                yield producer + 1 + j, edge
+        for j, collection in enumerate(parts):
+            for edge in test_edges(collection.items):
+                yield producer + 1 + len(parts) + j, edge
+
+    edges = PackedEdges.pack(produce())
     items = [item for part in parts for item in part.items]
     snapshot = Snapshot(
         key=key,
