@@ -861,3 +861,18 @@ def test_inner_conftest_override_selects_only_the_tests_below_it(git_repo):
 
     assert run.code == 0, run.err
     assert run.lines == [HELLO_INNER]
+
+
+def test_a_name_imported_back_and_forth_does_not_recurse(git_repo):
+    # Two modules importing one name from each other, neither defining it: Python
+    # would fail to import them; a deleted definition leaves code in this state.
+    repo = git_repo("richpkg")
+    repo.write("zoo/loop_a.py", "from zoo.loop_b import thing\n")
+    repo.write("zoo/loop_b.py", "from zoo.loop_a import thing\n\n\ndef use():\n    return thing\n")
+    repo.write("tests/test_loop.py", "from zoo.loop_b import use\n\n\ndef test_use():\n    assert use\n")
+    repo.commit("a cycle")
+    repo.replace("zoo/loop_b.py", "    return thing", "    return [thing]")
+
+    run = repo.select()
+
+    assert (run.code, run.lines) == (0, ["tests/test_loop.py::test_use"]), run.err
