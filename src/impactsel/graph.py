@@ -14,6 +14,7 @@ place that imports networkx.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 from array import array
 from collections import deque
@@ -220,6 +221,7 @@ class PackedGraph(SymbolGraph):
         self._int_extra: dict[int, list[tuple[int, int, int]]] | None = None
         self._all: list[str] = []
         self._is_name = bytearray()
+        self._touched: set[int] = set()
 
     def users(self, node: str) -> Mapping[str, EdgeKind]:
         found = self._memo.get(node)
@@ -294,24 +296,29 @@ class PackedGraph(SymbolGraph):
                 extra.setdefault(ids[0], []).append((producer, seq, ids[1]))
         self._int_extra = extra
         self._is_name = bytearray(name.startswith(NAME_PREFIX) for name in self._all)
+        # The nodes some of whose edges a dropped producer made: only theirs are filtered.
+        dropped, offsets = self._dropped, self._arrays.offsets
+        self._touched = {
+            bisect.bisect_right(offsets, j) - 1 for j, p in enumerate(self._arrays.producers) if p in dropped
+        }
 
     def _user_ids(self, i: int) -> list[int] | Iterable[int]:
         """The numbers of the nodes that use node ``i``, in the order of a full build."""
-        arrays, dropped = self._arrays, self._dropped
+        arrays = self._arrays
         users, producers = arrays.users, arrays.producers
         if i < len(arrays.nodes):
             lo, hi = arrays.offsets[i], arrays.offsets[i + 1]
-            if dropped:
-                base = [(producers[j], j, users[j]) for j in range(lo, hi) if producers[j] not in dropped]
-            else:
-                base = None
         else:
             lo = hi = 0
-            base = []
-        extra = self._int_extra.get(i) if self._int_extra else None  # type: ignore[union-attr]
+        extra = self._int_extra.get(i) if self._int_extra else None
+        touched = i in self._touched  # some of its edges come from a dropped producer
         if extra is None:
-            return users[lo:hi] if base is None else [u for _, _, u in base]
-        merged = (base if base is not None else [(producers[j], j, users[j]) for j in range(lo, hi)]) + extra
+            if not touched:
+                return users[lo:hi]
+            dropped = self._dropped
+            return [users[j] for j in range(lo, hi) if producers[j] not in dropped]
+        dropped = self._dropped if touched else set()
+        merged = [(producers[j], j, users[j]) for j in range(lo, hi) if producers[j] not in dropped] + extra
         merged.sort(key=lambda entry: (entry[0], entry[1]))
         return [u for _, _, u in merged]
 
