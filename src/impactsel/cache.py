@@ -202,6 +202,18 @@ _REF_KINDS = {k.value: k for k in RefKind}
 _SYMBOL_KINDS = {k.value: k for k in SymbolKind}
 
 
+#: One object per distinct reference: the same names are used all over a project.
+_REFS: dict[tuple[str, tuple[str, ...], int], Ref] = {}
+
+
+def _ref(kind: str, chain: list[str], level: int) -> Ref:
+    key = (kind, tuple(chain), level)
+    ref = _REFS.get(key)
+    if ref is None:
+        ref = _REFS[key] = Ref(_REF_KINDS[kind], key[1], int(level))
+    return ref
+
+
 def _symbol_from_json(data: list[Any]) -> Symbol:
     (
         qualname,
@@ -225,7 +237,7 @@ def _symbol_from_json(data: list[Any]) -> Symbol:
         kind=_SYMBOL_KINDS[kind],
         line=int(line),
         fingerprint=fingerprint,
-        refs=tuple(Ref(_REF_KINDS[k], tuple(c), lv) for k, c, lv in refs),
+        refs=tuple(_ref(k, c, lv) for k, c, lv in refs),
         targets=tuple(ImportTarget(*t) for t in targets),
         params=tuple(params),
         bases=tuple(tuple(b) for b in bases),

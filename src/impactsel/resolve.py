@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import builtins
 import enum
+import sys
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -123,7 +124,7 @@ class _Tables(Mapping[str, dict[str, Symbol]]):
 
 
 def symbol_id(module: str, qualname: str) -> SymbolId:
-    return SymbolId(f"{module}:{qualname}")
+    return SymbolId(sys.intern(f"{module}:{qualname}"))  # one string per id, however often it is made
 
 
 def module_node(module: str) -> SymbolId:
