@@ -30,6 +30,7 @@ from impactsel.model import (
     RefKind,
     Symbol,
     SymbolKind,
+    symbol_fields,
 )
 
 logger = logging.getLogger(__name__)
@@ -181,21 +182,8 @@ def _target(target: ImportTarget) -> list[Any]:
 
 
 def _symbol_to_json(sym: Symbol) -> list[Any]:
-    return [
-        sym.qualname,
-        sym.kind.value,
-        sym.line,
-        sym.fingerprint,
-        [[r.kind.value, list(r.chain), r.level] for r in sym.refs],
-        [_target(t) for t in sym.targets],
-        list(sym.params),
-        [list(b) for b in sym.bases],
-        [sym.fixture.name, sym.fixture.autouse] if sym.fixture else None,
-        list(sym.usefixtures),
-        [list(d) for d in sym.decorators],
-        sym.is_static,
-        list(sym.metaclass),
-    ]
+    qualname, kind, *rest = symbol_fields(sym, sym.refs)
+    return [qualname, kind, sym.line, sym.fingerprint, *rest]
 
 
 _REF_KINDS = {k.value: k for k in RefKind}

@@ -187,21 +187,7 @@ def interface_digest(result: ExtractResult) -> str:
         refs = sym.refs
         if sym.kind is SymbolKind.FUNCTION:
             refs = tuple(r for r in refs if r.kind is RefKind.WRITE)
-        symbols.append(
-            [
-                sym.qualname,
-                sym.kind.value,
-                [[r.kind.value, list(r.chain), r.level] for r in refs],
-                [[t.module, t.name, t.level] for t in sym.targets],
-                list(sym.params),
-                [list(b) for b in sym.bases],
-                [sym.fixture.name, sym.fixture.autouse] if sym.fixture else None,
-                list(sym.usefixtures),
-                [list(d) for d in sym.decorators],
-                sym.is_static,
-                list(sym.metaclass),
-            ]
-        )
+        symbols.append(symbol_fields(sym, refs))
     shape = [
         symbols,
         [[t.module, t.name, t.level] for t in result.star_imports],
@@ -209,3 +195,20 @@ def interface_digest(result: ExtractResult) -> str:
         [[t.module, t.name, t.level] for t in result.imports],
     ]
     return hashlib.blake2b(json.dumps(shape).encode(), digest_size=16).hexdigest()
+
+
+def symbol_fields(sym: Symbol, refs: tuple[Ref, ...]) -> list[object]:
+    """A symbol as JSON-ready lists, line and fingerprint left out, with the given references."""
+    return [
+        sym.qualname,
+        sym.kind.value,
+        [[r.kind.value, list(r.chain), r.level] for r in refs],
+        [[t.module, t.name, t.level] for t in sym.targets],
+        list(sym.params),
+        [list(b) for b in sym.bases],
+        [sym.fixture.name, sym.fixture.autouse] if sym.fixture else None,
+        list(sym.usefixtures),
+        [list(d) for d in sym.decorators],
+        sym.is_static,
+        list(sym.metaclass),
+    ]
