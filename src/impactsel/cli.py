@@ -10,9 +10,11 @@ that names the fix).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -39,6 +41,11 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # argparse has printed its message
         return OK if exc.code == 0 else ERROR
     args.passthrough = passthrough
+    with _debug_log(args.debug):
+        return _run(command, args)
+
+
+def _run(command: str, args: argparse.Namespace) -> int:
     try:
         return _HANDLERS[command](args)
     except ImpactselError as exc:
@@ -63,6 +70,35 @@ def main(argv: list[str] | None = None) -> int:
 
 
 # Private
+
+
+@contextlib.contextmanager
+def _debug_log(enabled: bool) -> Iterator[None]:
+    """``--debug``: impactsel's own debug log (how the graph was made, cache trouble) on stderr."""
+    if not enabled:
+        yield
+        return
+    logger = logging.getLogger("impactsel")
+    handler = _StderrHandler()
+    handler.setFormatter(logging.Formatter("impactsel: %(message)s"))
+    level = logger.level
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+class _StderrHandler(logging.Handler):
+    """Writes to whatever ``sys.stderr`` is when a record comes."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+        except Exception:  # logging's own convention: report, never raise
+            self.handleError(record)
 
 
 def _split_passthrough(argv: list[str]) -> tuple[list[str], list[str]]:

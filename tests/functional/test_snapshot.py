@@ -263,3 +263,14 @@ def test_body_and_interface_edits_of_dynamic_code_select_as_from_scratch(git_rep
         (repo.path / rel).write_text("".join(text))
         note(f"{'added a function to' if new_name else 'edited'} {rel}:{number + 1}")
         cached_and_fresh(repo, caplog)
+
+
+def test_debug_says_how_the_graph_was_made(primed):
+    primed.replace("zoo/animals.py", 'return "..."', 'return "?"')
+
+    run = primed.select("--debug")
+    after = primed.select()
+
+    assert run.code == 0
+    assert f"impactsel: {PATCHED_ONE}" in run.err.splitlines()
+    assert "graph:" not in after.err  # only with --debug
