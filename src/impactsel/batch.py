@@ -99,10 +99,9 @@ class LazyResults(Mapping[SourceFile, ExtractResult]):
         """The content key of the file as it was read (None: unreadable)."""
         return self._keys[source]
 
-    def cached(self, source: SourceFile) -> bool:
-        """Whether the result is at hand without parsing."""
-        key = self._keys[source]
-        return source in self._done or (key is not None and self._extractor.cache.has(key))
+    def entry(self, key: str | None) -> ExtractResult | None:
+        """The cache's result for the content key ``key`` (another version of a file), if it has one."""
+        return self._extractor.cache.get(key) if key is not None else None
 
     def load_all(self) -> None:
         """Every result now, the misses parsed together (in parallel when there are many)."""

@@ -7,6 +7,7 @@ changed modules' edges made anew. ``snapshot`` says when a snapshot may be used.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,7 +17,15 @@ from impactsel.batch import LazyResults
 from impactsel.collect import Collection, TestItem, collect_modules, plugin_names, test_edges, test_modules
 from impactsel.config import PytestSettings
 from impactsel.graph import PackedEdges, PackedGraph
-from impactsel.model import FileSymbols, ParseFailure, SourceFile, interface_digest
+from impactsel.model import (
+    FileSymbols,
+    ParseFailure,
+    SourceFile,
+    added_functions,
+    interface_digest,
+    mentioned_names,
+    reflects,
+)
 from impactsel.resolve import Edge, Project, ProjectIndex
 from impactsel.snapshot import ModuleFacts, Snapshot, SnapshotStore, layout_key
 
@@ -73,14 +82,30 @@ def _patch(
     if len(snapshot.modules) != len(sources):
         logger.debug("graph: the snapshot does not match the project: built in full")
         return None
+    limit = min(_MAX_PATCHED, len(sources) // 2 + 1)
     dirty = [i for i, s in enumerate(sources) if results.key(s) != snapshot.modules[i].key]
-    if len(dirty) > min(_MAX_PATCHED, len(sources) // 2 + 1):
+    if len(dirty) > limit:
         logger.debug("graph: %d modules changed since the snapshot: built in full", len(dirty))
         return None
+    added: set[str] = set()  # plain functions added at the top level of changed modules
     for i in dirty:
-        if interface_digest(results[sources[i]]) != snapshot.modules[i].interface:
+        if interface_digest(results[sources[i]]) == snapshot.modules[i].interface:
+            continue
+        before = results.entry(snapshot.modules[i].key)
+        names = added_functions(before, results[sources[i]]) if before is not None else None
+        if names is None:
             # Something other modules read changed: resolve them all again.
             logger.debug("graph: the interface of %s changed: built in full", sources[i].path)
+            return None
+        added |= names
+    if added:
+        # A new name changes what a lookup of that name finds, and what reading all
+        # members of a module finds: resolve the modules that mention it, and those
+        # that read members, again.
+        readers = {i for i, facts in enumerate(snapshot.modules) if facts.reflects}
+        dirty = sorted({*dirty, *snapshot.modules_mentioning(added), *readers})
+        if len(dirty) > limit:
+            logger.debug("graph: %d modules to resolve again: built in full", len(dirty))
             return None
     dropped = set(dirty)
     index = ProjectIndex(
@@ -104,7 +129,7 @@ def _patch(
         overlay += [(i, e) for e in part.edges]
         used_names |= part.used_names
         escaped |= part.escaped
-    if used_names != old_used or escaped != old_escaped:
+    if used_names != old_used or escaped != old_escaped or added & used_names:
         dropped.add(snapshot.global_producer)
         overlay += [(snapshot.global_producer, e) for e in project.global_edges(used_names, escaped)]
     tests = test_modules(project)
@@ -131,7 +156,11 @@ def _patch(
         dynamic.pop(source, None)
         _note(source, results[source], failures, dynamic)
     graph = PackedGraph(snapshot.edges, dropped, overlay)
-    logger.debug("graph: patched from the snapshot, %d modules resolved again", len(dirty))
+    logger.debug(
+        "graph: patched from the snapshot, %d modules resolved again%s",
+        len(dirty),
+        f" (added: {', '.join(sorted(added))})" if added else "",
+    )
     return Built(project, graph, items, failures, dynamic, patched=True)
 
 
@@ -149,6 +178,7 @@ def _full(
     dynamic: dict[SourceFile, tuple[str, ...]] = {}
     plugins = plugin_names(project, pytest)
     parts: list[Collection] = []
+    mentions: dict[str, list[int]] = {}
 
     def produce() -> Iterator[tuple[int, Edge]]:
         """Every edge with its producer, in producer order, made as they are packed."""
@@ -170,8 +200,11 @@ def _full(
                     dynamic=dynamic.get(source, ()),
                     used_names=frozenset(part.used_names),
                     escaped=frozenset(part.escaped),
+                    reflects=reflects(result),
                 )
             )
+            for name in mentioned_names(result):
+                mentions.setdefault(name, []).append(i)
         producer = len(sources)
         for edge in project.global_edges(used_names, escaped):
             yield producer, edge
@@ -192,6 +225,7 @@ def _full(
         subclasses=project.subclass_map(),
         tests=[[item.nodeid for item in part.items] for part in parts],
         edges=edges,
+        mentions=json.dumps(mentions, separators=(",", ":")).encode(),
     )
     graph = PackedGraph(edges, set(), ())
     return Built(project, graph, items, failures, dynamic, patched=False), snapshot

@@ -73,10 +73,6 @@ class Cache:
         self.hits += 1
         return result
 
-    def has(self, key: str) -> bool:
-        """Whether an entry exists for ``key`` (it may still turn out damaged)."""
-        return self.directory is not None and self._path(key).is_file()
-
     def put(self, key: str, result: ExtractResult) -> None:
         if self.directory is None:
             return

@@ -182,14 +182,8 @@ def interface_digest(result: ExtractResult) -> str:
         return "failure"
     if result.interface:
         return result.interface
-    symbols = []
-    for sym in result.symbols:
-        refs = sym.refs
-        if sym.kind is SymbolKind.FUNCTION:
-            refs = tuple(r for r in refs if r.kind is RefKind.WRITE)
-        symbols.append(symbol_fields(sym, refs))
     shape = [
-        symbols,
+        [interface_fields(sym) for sym in result.symbols],
         [[t.module, t.name, t.level] for t in result.star_imports],
         list(result.all_names) if result.all_names is not None else None,
         [[t.module, t.name, t.level] for t in result.imports],
@@ -212,3 +206,68 @@ def symbol_fields(sym: Symbol, refs: tuple[Ref, ...]) -> list[object]:
         sym.is_static,
         list(sym.metaclass),
     ]
+
+
+def interface_fields(sym: Symbol) -> list[object]:
+    """What other modules can read of one symbol: a function's own references left out
+    (but for the globals it writes)."""
+    refs = sym.refs
+    if sym.kind is SymbolKind.FUNCTION:
+        refs = tuple(r for r in refs if r.kind is RefKind.WRITE)
+    return symbol_fields(sym, refs)
+
+
+def added_functions(old: ExtractResult, new: ExtractResult) -> set[str] | None:
+    """The plain top-level functions ``new`` adds to ``old``, when that is all that
+    changed in its interface; None when anything else did.
+
+    Plain: not a fixture, not decorated, not a ``pytest_`` hook, not a dunder (a
+    module's ``__getattr__`` answers for every missing name).
+    """
+    if not isinstance(old, FileSymbols) or not isinstance(new, FileSymbols):
+        return None
+    if (old.star_imports, old.all_names, old.imports) != (new.star_imports, new.all_names, new.imports):
+        return None
+    before = {sym.qualname: interface_fields(sym) for sym in old.symbols}
+    added = set()
+    for sym in new.symbols:
+        fields = before.pop(sym.qualname, None)
+        if fields is not None:
+            if fields != interface_fields(sym):
+                return None
+            continue
+        name = sym.qualname
+        plain = sym.kind is SymbolKind.FUNCTION and sym.fixture is None and not sym.decorators
+        if "." in name or not plain or name.startswith(("pytest_", "__")) or sym.usefixtures:
+            return None
+        added.add(name)
+    return added if not before else None  # a symbol of the old side gone: not an addition
+
+
+def mentioned_names(result: ExtractResult) -> set[str]:
+    """Every name a lookup made while resolving this file's code could ask for.
+
+    Each string of its symbols and imports, and each dotted part of it: a superset
+    of the names its references, imports, bases and decorators look up.
+    """
+    found: set[str] = set()
+    if not isinstance(result, FileSymbols):
+        return found
+    todo: list[object] = [symbol_fields(sym, sym.refs) for sym in result.symbols]
+    todo += [[t.module, t.name] for t in (*result.star_imports, *result.imports)]
+    todo.append(list(result.all_names or ()))
+    while todo:
+        item = todo.pop()
+        if isinstance(item, str):
+            found.add(item)
+            found.update(item.replace("/", ".").split("."))
+        elif isinstance(item, list | tuple):
+            todo.extend(item)
+    return found
+
+
+def reflects(result: ExtractResult) -> bool:
+    """Whether the file's code reads the members of modules or classes (``vars``, ``dir``, ``getattr``)."""
+    return isinstance(result, FileSymbols) and any(
+        ref.kind is RefKind.REFLECT for sym in result.symbols for ref in sym.refs
+    )

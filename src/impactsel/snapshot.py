@@ -42,8 +42,8 @@ from impactsel.model import SourceFile
 
 logger = logging.getLogger(__name__)
 
-_MAGIC = b"impactsel graph snapshot\n"
-_LENGTHS = struct.Struct("<5Q")
+_MAGIC = b"impactsel graph snapshot 2\n"
+_LENGTHS = struct.Struct("<6Q")
 _DIGEST = 16
 
 
@@ -57,6 +57,7 @@ class ModuleFacts:
     dynamic: tuple[str, ...]  #: reasons its analysis is not sure
     used_names: frozenset[str]  #: name-fallback nodes its edges lead to
     escaped: frozenset[str]  #: project classes it hands to foreign code
+    reflects: bool  #: its code reads the members of modules or classes
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +68,12 @@ class Snapshot:
     subclasses: dict[str, set[str]]  #: class id -> the classes naming it as a base
     tests: list[list[str]]  #: per test module (in collection order), its item node ids
     edges: PackedEdges
+    #: name -> the modules (numbers) whose code mentions it, as JSON (decoded when asked)
+    mentions: bytes = b"{}"
+
+    def modules_mentioning(self, names: set[str]) -> set[int]:
+        index: dict[str, list[int]] = json.loads(self.mentions)
+        return {i for name in names for i in index.get(name, ())}
 
     # Producer numbers: modules 0..n-1, then the project-wide edges, then each test
     # module's shared node, then each test module's items (the order of a full build).
@@ -136,7 +143,7 @@ def _encode(snapshot: Snapshot) -> bytes:
         "key": snapshot.key,
         "nodes": edges.nodes,
         "modules": [
-            [m.key, m.interface, m.failure, list(m.dynamic), sorted(m.used_names), sorted(m.escaped)]
+            [m.key, m.interface, m.failure, list(m.dynamic), sorted(m.used_names), sorted(m.escaped), m.reflects]
             for m in snapshot.modules
         ],
         "plugins": snapshot.plugins,
@@ -149,6 +156,7 @@ def _encode(snapshot: Snapshot) -> bytes:
         _array_bytes("I", edges.users),
         _array_bytes("B", edges.kinds),
         _array_bytes("I", edges.producers),
+        snapshot.mentions,
     ]
     body = _MAGIC + _LENGTHS.pack(*(len(b) for b in blocks)) + b"".join(blocks)
     return body + hashlib.blake2b(body, digest_size=_DIGEST).digest()
@@ -177,7 +185,7 @@ def _decode(raw: bytes, key: str) -> Snapshot | None:
         if header["schema"] != SCHEMA or header["version"] != __version__ or header["key"] != key:
             return None
         offsets, users, kinds, producers = (array(t) for t in "IIBI")
-        for arr, block in zip((offsets, users, kinds, producers), blocks[1:], strict=True):
+        for arr, block in zip((offsets, users, kinds, producers), blocks[1:5], strict=True):
             arr.frombytes(block)
         nodes = header["nodes"]
         if len(offsets) != len(nodes) + 1 or not len(users) == len(kinds) == len(producers) == offsets[-1]:
@@ -185,7 +193,8 @@ def _decode(raw: bytes, key: str) -> Snapshot | None:
         if users and (max(users) >= len(nodes) or max(kinds) >= len(KIND_CODES)):
             return None
         modules = [
-            ModuleFacts(k, str(i), f, tuple(d), frozenset(u), frozenset(e)) for k, i, f, d, u, e in header["modules"]
+            ModuleFacts(k, str(i), f, tuple(d), frozenset(u), frozenset(e), bool(r))
+            for k, i, f, d, u, e, r in header["modules"]
         ]
         return Snapshot(
             key=key,
@@ -194,6 +203,7 @@ def _decode(raw: bytes, key: str) -> Snapshot | None:
             subclasses={base: set(subs) for base, subs in header["subclasses"].items()},
             tests=[[str(n) for n in ids] for ids in header["tests"]],
             edges=PackedEdges(nodes, offsets, users, kinds, producers),
+            mentions=bytes(blocks[5]),
         )
     except (ValueError, KeyError, TypeError, IndexError, EOFError, struct.error):
         return None

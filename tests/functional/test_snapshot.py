@@ -104,14 +104,49 @@ def test_a_fixture_body_edit_is_patched(primed, caplog):
     ]
 
 
-def test_a_new_name_rebuilds_the_graph(primed, caplog):
-    # Other modules may look the new name up: nothing of the snapshot is trusted.
+def test_a_new_function_nobody_names_is_patched(primed, caplog):
     primed.write("zoo/util.py", primed.read("zoo/util.py") + "\n\ndef extra():\n    return 1\n")
 
     ids, log = cached_and_fresh(primed, caplog)
 
-    assert log == ["graph: the interface of zoo/util.py changed: built in full"]
+    assert log == ["graph: patched from the snapshot, 1 modules resolved again (added: extra)"]
     assert ids == ["tests/test_report.py::test_summary"]
+
+
+def test_a_new_function_resolves_again_the_modules_naming_it(primed, caplog):
+    # A test that names a function before it exists: a new test function is an addition too.
+    primed.write(
+        "tests/test_util.py",
+        primed.read("tests/test_util.py") + '\n\ndef test_louder():\n    assert zoo.util.louder("a") == "A"\n',
+    )
+    first, first_log = cached_and_fresh(primed, caplog)
+    primed.write("zoo/util.py", primed.read("zoo/util.py") + "\n\ndef louder(text):\n    return text.upper()\n")
+
+    ids, log = cached_and_fresh(primed, caplog)
+
+    assert first_log == ["graph: patched from the snapshot, 1 modules resolved again (added: test_louder)"]
+    assert first == ["tests/test_report.py::test_summary", "tests/test_util.py::test_louder"]
+    # (patched runs leave the snapshot as it was: both additions are new to it)
+    assert log == ["graph: patched from the snapshot, 2 modules resolved again (added: louder, test_louder)"]
+    assert ids == first
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "@pytest.fixture\ndef extra():\n    return 1\n",  # a fixture: requests by name anywhere below
+        "def __getattr__(name):\n    return name\n",  # answers for every missing name
+        "def pytest_configure(config):\n    pass\n",  # a hook
+        "class Extra:\n    pass\n",  # a class: bases, hierarchies
+    ],
+    ids=["fixture", "module-getattr", "hook", "class"],
+)
+def test_other_new_names_rebuild_the_graph(primed, caplog, code):
+    primed.write("tests/conftest.py", primed.read("tests/conftest.py") + "\n\n" + code)
+
+    _, log = cached_and_fresh(primed, caplog)
+
+    assert log == ["graph: the interface of tests/conftest.py changed: built in full"]
 
 
 def test_a_new_base_class_rebuilds_the_graph(primed, caplog):
@@ -189,6 +224,12 @@ EDITS = [
     ("tests/test_animals.py", 'assert Puppy("bit").age == 0', 'assert Puppy("bit").age <= 0'),
     ("tests/test_util.py", 'assert zoo.whisper("Hi") == "hi..."', 'assert zoo.whisper("Hi")'),
     ("tests/test_util.py", "def test_tidy():", "def test_new():\n    assert True\n\n\ndef test_tidy():"),
+    (
+        "tests/test_util.py",
+        "def test_tidy():",
+        'def test_louder():\n    assert zoo.util.louder("a")\n\n\ndef test_tidy():',
+    ),
+    ("zoo/util.py", "def tidy(text):", "def louder(text):\n    return text.upper()\n\n\ndef tidy(text):"),
     ("zoo/extras.py", None, None),  # deleted
     ("zoo/fresh.py", None, "from zoo.animals import Dog\n\n\ndef make():\n    return Dog('x')\n"),
     ("commit", None, None),
