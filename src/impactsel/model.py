@@ -175,8 +175,8 @@ def interface_digest(result: ExtractResult) -> str:
     """A digest of what other modules' resolution and collection can read of a file.
 
     Everything but line numbers, fingerprints, the ``dynamic`` notes and the
-    references made inside functions (those that write a global excepted: a
-    registry decorator's writes are read where it is applied).
+    references made inside functions and by top-level code (those that write a
+    global excepted: a registry decorator's writes are read where it is applied).
     """
     if not isinstance(result, FileSymbols):
         return "failure"
@@ -208,11 +208,19 @@ def symbol_fields(sym: Symbol, refs: tuple[Ref, ...]) -> list[object]:
     ]
 
 
+#: Pseudo-symbols no name can look up: only their own module reads their references.
+_OWN_CODE = frozenset({MODULE_QUALNAME, "<import>", "<main>"})
+
+
 def interface_fields(sym: Symbol) -> list[object]:
-    """What other modules can read of one symbol: a function's own references left out
-    (but for the globals it writes)."""
+    """What other modules can read of one symbol.
+
+    A function's own references, and those of the module's top-level, import-time and
+    ``__main__`` code, are left out (but for the globals they write): only their own
+    module's resolution reads them.
+    """
     refs = sym.refs
-    if sym.kind is SymbolKind.FUNCTION:
+    if sym.kind is SymbolKind.FUNCTION or sym.qualname in _OWN_CODE:
         refs = tuple(r for r in refs if r.kind is RefKind.WRITE)
     return symbol_fields(sym, refs)
 
