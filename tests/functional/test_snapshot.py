@@ -53,55 +53,53 @@ def primed(git_repo, caplog):  # type: ignore[no-untyped-def]
     return repo
 
 
-def test_a_function_body_edit_is_patched(primed, caplog):
-    primed.replace("zoo/animals.py", 'return "..."', 'return "?"')
+SUMMARY = "tests/test_report.py::test_summary"  # reached by the edit made in ``primed``
+
+# Edits inside bodies: other modules read nothing of them (a function's parameters
+# neither), so one module is resolved again, and a test module's items collected again.
+BODY_EDITS = {
+    "function body": (
+        ("zoo/animals.py", 'return "..."', 'return "?"'),
+        [
+            "tests/sub/test_shelter.py::TestShelterDog::test_sound",
+            "tests/test_animals.py::TestAnimal::test_sound",
+            "tests/test_animals.py::test_dog_speaks",
+            SUMMARY,
+        ],
+    ),
+    "signature": (
+        ("zoo/animals.py", "    def describe(self):", "    def describe(self, x=1):"),
+        [
+            "tests/sub/test_shelter.py::TestShelterDog::test_describe",
+            "tests/test_animals.py::TestAnimal::test_describe",
+            "tests/test_animals.py::test_bird_describe",
+            SUMMARY,
+        ],
+    ),
+    "test body": (
+        ("tests/test_animals.py", 'assert Puppy("bit").age == 0', 'assert Puppy("bit").age <= 0'),
+        ["tests/test_animals.py::test_puppy_is_young", SUMMARY],
+    ),
+    "fixture body": (
+        ("tests/conftest.py", 'return Dog("rex", age=3)', 'return Dog("rex", age=4)'),
+        [
+            "tests/sub/test_shelter.py::TestShelterDog::test_greets",
+            "tests/test_animals.py::test_dog_speaks",
+            "tests/test_animals.py::test_kennel",
+            SUMMARY,
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("edit, expected", BODY_EDITS.values(), ids=BODY_EDITS.keys())
+def test_an_edit_inside_a_body_is_patched(primed, caplog, edit, expected):
+    primed.replace(*edit)
 
     ids, log = cached_and_fresh(primed, caplog)
 
     assert log == [PATCHED_ONE]
-    assert ids == [
-        "tests/sub/test_shelter.py::TestShelterDog::test_sound",
-        "tests/test_animals.py::TestAnimal::test_sound",
-        "tests/test_animals.py::test_dog_speaks",
-        "tests/test_report.py::test_summary",
-    ]
-
-
-def test_a_signature_edit_is_patched_other_modules_read_no_parameters(primed, caplog):
-    primed.replace("zoo/animals.py", "    def describe(self):", "    def describe(self, x=1):")
-
-    ids, log = cached_and_fresh(primed, caplog)
-
-    assert log == [PATCHED_ONE]
-    assert ids == [
-        "tests/sub/test_shelter.py::TestShelterDog::test_describe",
-        "tests/test_animals.py::TestAnimal::test_describe",
-        "tests/test_animals.py::test_bird_describe",
-        "tests/test_report.py::test_summary",
-    ]
-
-
-def test_a_test_body_edit_recollects_that_module_only(primed, caplog):
-    primed.replace("tests/test_animals.py", 'assert Puppy("bit").age == 0', 'assert Puppy("bit").age <= 0')
-
-    ids, log = cached_and_fresh(primed, caplog)
-
-    assert log == [PATCHED_ONE]
-    assert ids == ["tests/test_animals.py::test_puppy_is_young", "tests/test_report.py::test_summary"]
-
-
-def test_a_fixture_body_edit_is_patched(primed, caplog):
-    primed.replace("tests/conftest.py", 'return Dog("rex", age=3)', 'return Dog("rex", age=4)')
-
-    ids, log = cached_and_fresh(primed, caplog)
-
-    assert log == [PATCHED_ONE]
-    assert ids == [
-        "tests/sub/test_shelter.py::TestShelterDog::test_greets",
-        "tests/test_animals.py::test_dog_speaks",
-        "tests/test_animals.py::test_kennel",
-        "tests/test_report.py::test_summary",
-    ]
+    assert ids == expected
 
 
 def test_a_new_function_nobody_names_is_patched(primed, caplog):
