@@ -24,7 +24,6 @@ from impactsel.model import (
     added_functions,
     interface_digest,
     mentioned_names,
-    reflects,
 )
 from impactsel.resolve import Edge, Project, ProjectIndex
 from impactsel.snapshot import ModuleFacts, Snapshot, SnapshotStore, layout_key
@@ -101,8 +100,8 @@ def _patch(
     if added:
         # A new name changes what a lookup of that name finds, and what reading all
         # members of a module finds: resolve the modules that mention it, and those
-        # that read members, again.
-        readers = {i for i, facts in enumerate(snapshot.modules) if facts.reflects}
+        # that read all members of a module, again.
+        readers = {i for i, facts in enumerate(snapshot.modules) if facts.reads_modules}
         dirty = sorted({*dirty, *snapshot.modules_mentioning(added), *readers})
         if len(dirty) > limit:
             logger.debug("graph: %d modules to resolve again: built in full", len(dirty))
@@ -200,7 +199,7 @@ def _full(
                     dynamic=dynamic.get(source, ()),
                     used_names=frozenset(part.used_names),
                     escaped=frozenset(part.escaped),
-                    reflects=reflects(result),
+                    reads_modules=part.reads_modules,
                 )
             )
             for name in mentioned_names(result):

@@ -272,10 +272,3 @@ def mentioned_names(result: ExtractResult) -> set[str]:
         elif isinstance(item, list | tuple):
             todo.extend(item)
     return found
-
-
-def reflects(result: ExtractResult) -> bool:
-    """Whether the file's code reads the members of modules or classes (``vars``, ``dir``, ``getattr``)."""
-    return isinstance(result, FileSymbols) and any(
-        ref.kind is RefKind.REFLECT for sym in result.symbols for ref in sym.refs
-    )

@@ -90,6 +90,7 @@ class ModuleEdges:
     edges: list[Edge]
     used_names: set[str]  #: attribute names of the name-fallback nodes its edges lead to
     escaped: set[str]  #: project classes it hands to foreign code
+    reads_modules: bool = False  #: it depends on every member of some module (``vars(mod)``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,13 +247,14 @@ class Project:
             maker = _ModuleEdges(self, source.module, result)
             edges = list(maker.edges())
             escaped = maker.escaped
+            reads_modules = maker.reads_modules
         else:
-            edges, escaped = [], set()
+            edges, escaped, reads_modules = [], set(), False
             if source.path.name != "__init__.py" and "." in source.module:
                 parent = module_node(source.module.rpartition(".")[0])
                 edges.append(Edge(module_node(source.module), parent, EdgeKind.MODULE))
         used_names = {e.used[5:] for e in edges if e.used.startswith("name:")}
-        return ModuleEdges(edges, used_names, escaped)
+        return ModuleEdges(edges, used_names, escaped, reads_modules)
 
     def global_edges(self, used_names: set[str], escaped: set[str]) -> list[Edge]:
         """Name-fallback nodes to every definition of their name; escaped classes to their methods."""
@@ -579,6 +581,8 @@ class _ModuleEdges:
         self.result = result
         #: classes of the project this module hands to foreign code
         self.escaped: set[str] = set()
+        #: whether it reads every member of a module (what a new name there changes)
+        self.reads_modules = False
 
     def edges(self) -> Iterator[Edge]:
         module, project = self.module, self.project
@@ -794,6 +798,7 @@ class _ModuleEdges:
             module, _, qualname = target.partition(":")
             sym = project.symbol(target)
             if qualname == MODULE_QUALNAME:
+                self.reads_modules = True
                 for member in project.module_members(module):
                     yield member, EdgeKind.USES
                 continue

@@ -57,7 +57,7 @@ class ModuleFacts:
     dynamic: tuple[str, ...]  #: reasons its analysis is not sure
     used_names: frozenset[str]  #: name-fallback nodes its edges lead to
     escaped: frozenset[str]  #: project classes it hands to foreign code
-    reflects: bool  #: its code reads the members of modules or classes
+    reads_modules: bool  #: its code reads every member of some module (``vars(mod)``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +143,7 @@ def _encode(snapshot: Snapshot) -> bytes:
         "key": snapshot.key,
         "nodes": edges.nodes,
         "modules": [
-            [m.key, m.interface, m.failure, list(m.dynamic), sorted(m.used_names), sorted(m.escaped), m.reflects]
+            [m.key, m.interface, m.failure, list(m.dynamic), sorted(m.used_names), sorted(m.escaped), m.reads_modules]
             for m in snapshot.modules
         ],
         "plugins": snapshot.plugins,

@@ -313,3 +313,18 @@ def test_debug_says_how_the_graph_was_made(primed):
     assert run.code == 0
     assert f"impactsel: {PATCHED_ONE}" in run.err.splitlines()
     assert "graph:" not in after.err  # only with --debug
+
+
+def test_a_new_function_reaches_code_reading_every_member_of_its_module(git_repo, caplog):
+    # tests/test_duck.py picks a class of dyn.duck by a computed getattr on the module:
+    # it depends on every member, the new one too, without naming it.
+    repo = git_repo("dynamic")
+    repo.branch()
+    repo.replace("dyn/clock.py", "return time.tzname[0]", "return time.tzname[-2]")
+    before, _ = cached_and_fresh(repo, caplog)
+    repo.write("dyn/duck.py", repo.read("dyn/duck.py") + "\n\ndef spare():\n    return 0\n")
+
+    ids, log = cached_and_fresh(repo, caplog)
+
+    assert log == ["graph: patched from the snapshot, 2 modules resolved again (added: spare)"]
+    assert sorted(set(ids) - set(before)) == ["tests/test_duck.py::test_class_chosen_by_a_computed_name"]
