@@ -7,16 +7,19 @@ name-fallback and escape edges; a test module's items), beside the extraction
 cache. A later run reuses that snapshot when the project's layout is the same
 (the same files as the same modules, the same pytest settings) and every file
 that changed since kept its *interface*: everything another module's resolution
-can read of it, which is all but the bodies of its functions (their own code,
-except what they write to globals), line numbers and fingerprints. Then only the
-changed modules are resolved again, their old edges are dropped and the new ones
-take their place; the symbol tables of other modules are read only when a lookup
-needs them. Anything else (a new name, a changed signature, base class or
-module-level statement, a file added or removed) makes a full analysis, which
-saves a new snapshot.
+can read of it, which is all but the bodies of its functions and its top-level
+code that binds no name (their own code, except what they write to globals), line
+numbers and fingerprints; or only added plain top-level functions to it. Then only
+the changed modules (and, for a new function, the modules that mention its name or
+read every member of some module) are resolved again, their old edges are dropped
+and the new ones take their place; the symbol tables of other modules are read only
+when a lookup needs them. Anything else (a name removed, a new class, a changed
+base class, decorator, import or module-level value, a file added or removed)
+makes a full analysis, which saves a new snapshot.
 
-The file is binary: a JSON header (node names, per-module facts) and the edges as
-arrays of integers, sorted by the node they point at; a checksum covers it all.
+The file is binary: a JSON header (node names, per-module facts), the edges as
+arrays of integers, sorted by the node they point at, and an index of which module
+mentions which name (decoded only when a function was added); a checksum covers it all.
 It holds data only, nothing is ever evaluated: a damaged or foreign file is
 ignored and replaced.
 """
