@@ -38,7 +38,6 @@ class Built:
     items: list[TestItem]
     failures: dict[SourceFile, str]  #: modules that could not be analysed, and why
     dynamic: dict[SourceFile, tuple[str, ...]]  #: modules whose analysis is not sure, and why
-    patched: bool  #: from a snapshot (else built in full)
 
 
 def build(
@@ -160,7 +159,7 @@ def _patch(
         len(dirty),
         f" (added: {', '.join(sorted(added))})" if added else "",
     )
-    return Built(project, graph, items, failures, dynamic, patched=True)
+    return Built(project, graph, items, failures, dynamic)
 
 
 def _full(
@@ -227,7 +226,7 @@ def _full(
         mentions=json.dumps(mentions, separators=(",", ":")).encode(),
     )
     graph = PackedGraph(edges, set(), ())
-    return Built(project, graph, items, failures, dynamic, patched=False), snapshot
+    return Built(project, graph, items, failures, dynamic), snapshot
 
 
 def _note(

@@ -33,7 +33,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from impactsel.cache import atomic_write
-from impactsel.errors import ImpactselError
+from impactsel.errors import ImpactselError, import_extra
 from impactsel.graph import TEST_NODE_PREFIX
 from impactsel.model import ChangeCause, ChangedSymbol, NodeId, Selection, SymbolKind
 
@@ -73,7 +73,7 @@ def record(root: Path, data_file: Path, pytest_args: list[str]) -> int:
     Returns:
         pytest's exit code. The manifest is written when pytest ran the tests (exit 0 or 1).
     """
-    coverage = _import_coverage()
+    coverage = import_extra("coverage", "coverage", "coverage.py")
     data_file = (Path.cwd() / data_file).resolve()
     manifest = _manifest_path(data_file)
     manifest.unlink(missing_ok=True)  # a manifest never outlives the data it describes
@@ -110,7 +110,7 @@ def refine(analysis: Analysis, path: Path) -> Selection:
     """
     static = analysis.selection
     manifest = _read_manifest(path, analysis.root)
-    coverage = _import_coverage()
+    coverage = import_extra("coverage", "coverage", "coverage.py")
     data = _Data(coverage, path, analysis.root)
     if static.run_all is not None or not static.tests:
         return static
@@ -138,16 +138,6 @@ def refine(analysis: Analysis, path: Path) -> Selection:
 
 
 # Private
-
-
-def _import_coverage() -> ModuleType:
-    try:
-        import coverage
-    except ImportError:
-        raise ImpactselError(
-            "coverage.py is not installed; install the extra: pip install 'impactsel[coverage]'", slug="coverage"
-        ) from None
-    return coverage
 
 
 def _manifest_path(data_file: Path) -> Path:

@@ -6,6 +6,9 @@ slug names the README section (``#error-<slug>``) that explains the fix.
 
 from __future__ import annotations
 
+import importlib
+from types import ModuleType
+
 
 class ImpactselError(Exception):
     """Something the user can fix: bad input, a bad revision, a bad configuration."""
@@ -26,3 +29,16 @@ class GitError(ImpactselError):
 
 class UsageError(ImpactselError):
     """Command-line arguments that do not fit."""
+
+
+def import_extra(module: str, extra: str, name: str | None = None) -> ModuleType:
+    """Import an optional dependency, or say which extra of impactsel installs it.
+
+    ``name``: the distribution's name in the message, when it is not the module's.
+    """
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise ImpactselError(
+            f"{name or module} is not installed; install the extra: pip install 'impactsel[{extra}]'", slug=extra
+        ) from None

@@ -39,17 +39,6 @@ class SymbolGraph:
         #: used -> {user: kind}: the walk only ever goes from a node to its users
         self._pred: dict[str, dict[str, EdgeKind]] = {}
 
-    @classmethod
-    def from_edges(cls, edges: Iterable[Edge]) -> SymbolGraph:
-        graph = cls()
-        pred = graph._pred
-        for edge in edges:
-            users = pred.get(edge.used)
-            if users is None:
-                users = pred[edge.used] = {}
-            users.setdefault(edge.user, edge.kind)  # the first edge between two nodes wins
-        return graph
-
     def edge_kind(self, user: str, used: str) -> EdgeKind | None:
         return self.users(used).get(user)
 
@@ -213,44 +202,32 @@ class PackedGraph(SymbolGraph):
         super().__init__()
         self._arrays = arrays
         self._dropped = dropped
-        self._index: dict[str, int] | None = None
-        self._extra: dict[str, list[tuple[int, int, str, EdgeKind]]] = {}
+        #: every node by number: the snapshot's, then the overlay's new ones
+        self._all = list(arrays.nodes)
+        self._index = {name: i for i, name in enumerate(self._all)}
+        self._is_name = bytearray(name.startswith(NAME_PREFIX) for name in self._all)
+        #: used -> (producer, sequence, user, kind code) of the overlay's edges
+        self._extra: dict[int, list[tuple[int, int, int, int]]] = {}
         for seq, (producer, edge) in enumerate(overlay):
-            self._extra.setdefault(edge.used, []).append((producer, seq, edge.user, edge.kind))
+            used, user = self._number(edge.used), self._number(edge.user)
+            self._extra.setdefault(used, []).append((producer, seq, user, KIND_CODES[edge.kind]))
+        # The nodes some of whose edges a dropped producer made: only theirs are filtered.
+        offsets = arrays.offsets
+        self._touched = {bisect.bisect_right(offsets, j) - 1 for j, p in enumerate(arrays.producers) if p in dropped}
         self._memo: dict[str, dict[str, EdgeKind]] = {}
-        self._int_extra: dict[int, list[tuple[int, int, int]]] | None = None
-        self._all: list[str] = []
-        self._is_name = bytearray()
-        self._touched: set[int] = set()
 
     def users(self, node: str) -> Mapping[str, EdgeKind]:
         found = self._memo.get(node)
-        if found is not None:
-            return found
-        arrays, dropped = self._arrays, self._dropped
-        nodes, users, kinds, producers = arrays.nodes, arrays.users, arrays.kinds, arrays.producers
-        if self._index is None:
-            self._index = {name: i for i, name in enumerate(nodes)}
-        i = self._index.get(node)
-        known = i is not None and i < len(nodes)  # (the index also numbers the overlay's new nodes)
-        span = range(arrays.offsets[i], arrays.offsets[i + 1]) if known else range(0)  # type: ignore[operator]
-        found = {}
-        extra = self._extra.get(node)
-        if extra is None:
-            for j in span:
-                if producers[j] not in dropped:
-                    found.setdefault(nodes[users[j]], _KINDS[kinds[j]])
-        else:
-            merged = [(producers[j], j, nodes[users[j]], _KINDS[kinds[j]]) for j in span if producers[j] not in dropped]
-            merged += extra
-            merged.sort(key=lambda entry: (entry[0], entry[1]))
-            for _, _, user, kind in merged:
-                found.setdefault(user, kind)
-        self._memo[node] = found
+        if found is None:
+            found = {}
+            i = self._index.get(node)
+            for user, kind in self._ordered(i) if i is not None else ():
+                found.setdefault(self._all[user], _KINDS[kind])  # the first edge between two nodes wins
+            self._memo[node] = found
         return found
 
     def nodes_used(self) -> Iterable[str]:
-        return sorted({*self._arrays.nodes, *self._extra})
+        return sorted(self._all)
 
     # The walks that do not look at edge kinds run on node numbers, not names.
 
@@ -263,76 +240,52 @@ class PackedGraph(SymbolGraph):
 
     def _name_users(self, nodes: Iterable[str]) -> list[tuple[str, str]]:
         found = []
-        self._numbered()
-        is_name, index = self._is_name, self._index
+        is_name, index, names = self._is_name, self._index, self._all
         for node in list(nodes):
-            i = index.get(node)  # type: ignore[union-attr]
-            if i is None:
-                continue
-            for j in self._user_ids(i):
-                if is_name[j]:
-                    found.append((self._all[j], node))
+            i = index.get(node)
+            if i is not None:
+                found += [(names[j], node) for j in self._user_ids(i) if is_name[j]]
         return found
 
-    def _numbered(self) -> None:
-        """Number the overlay's nodes after the snapshot's, once."""
-        if self._int_extra is not None:
-            return
-        nodes = self._arrays.nodes
-        if self._index is None:
-            self._index = {name: i for i, name in enumerate(nodes)}
-        index = self._index
-        self._all = list(nodes)
-        extra: dict[int, list[tuple[int, int, int]]] = {}
-        for used, entries in self._extra.items():
-            for producer, seq, user, _ in entries:
-                ids = []
-                for name in (used, user):
-                    i = index.get(name)
-                    if i is None:
-                        i = index[name] = len(self._all)
-                        self._all.append(name)
-                    ids.append(i)
-                extra.setdefault(ids[0], []).append((producer, seq, ids[1]))
-        self._int_extra = extra
-        self._is_name = bytearray(name.startswith(NAME_PREFIX) for name in self._all)
-        # The nodes some of whose edges a dropped producer made: only theirs are filtered.
-        dropped, offsets = self._dropped, self._arrays.offsets
-        self._touched = {
-            bisect.bisect_right(offsets, j) - 1 for j, p in enumerate(self._arrays.producers) if p in dropped
-        }
+    def _number(self, name: str) -> int:
+        i = self._index.get(name)
+        if i is None:
+            i = self._index[name] = len(self._all)
+            self._all.append(name)
+            self._is_name.append(name.startswith(NAME_PREFIX))
+        return i
 
-    def _user_ids(self, i: int) -> list[int] | Iterable[int]:
-        """The numbers of the nodes that use node ``i``, in the order of a full build."""
+    def _ordered(self, i: int) -> list[tuple[int, int]]:
+        """(user, kind code) of the edges to node ``i``, in the order of a full build.
+
+        The snapshot's edges are in producer order already; the overlay's are merged
+        in by producer, and a dropped producer's edges are left out.
+        """
         arrays = self._arrays
-        users, producers = arrays.users, arrays.producers
-        if i < len(arrays.nodes):
-            lo, hi = arrays.offsets[i], arrays.offsets[i + 1]
-        else:
-            lo = hi = 0
-        extra = self._int_extra.get(i) if self._int_extra else None
-        touched = i in self._touched  # some of its edges come from a dropped producer
-        if extra is None:
-            if not touched:
-                return users[lo:hi]
-            dropped = self._dropped
-            return [users[j] for j in range(lo, hi) if producers[j] not in dropped]
-        dropped = self._dropped if touched else set()
-        merged = [(producers[j], j, users[j]) for j in range(lo, hi) if producers[j] not in dropped] + extra
-        merged.sort(key=lambda entry: (entry[0], entry[1]))
-        return [u for _, _, u in merged]
+        users, kinds, producers = arrays.users, arrays.kinds, arrays.producers
+        lo, hi = (arrays.offsets[i], arrays.offsets[i + 1]) if i < len(arrays.nodes) else (0, 0)
+        dropped = self._dropped if i in self._touched else ()
+        entries = [(producers[j], j, users[j], kinds[j]) for j in range(lo, hi) if producers[j] not in dropped]
+        extra = self._extra.get(i)
+        if extra is not None:
+            entries += extra
+            entries.sort(key=lambda entry: (entry[0], entry[1]))
+        return [(user, kind) for _, _, user, kind in entries]
+
+    def _user_ids(self, i: int) -> Iterable[int]:
+        """The numbers of the nodes that use node ``i``, in the order of a full build."""
+        if i in self._extra or i in self._touched:
+            return [user for user, _ in self._ordered(i)]
+        if i >= len(self._arrays.nodes):
+            return ()
+        offsets = self._arrays.offsets
+        return self._arrays.users[offsets[i] : offsets[i + 1]]  # the common case: no merging
 
     def _int_walk(self, start: Iterable[str], stop: bool) -> dict[int, int]:
-        self._numbered()
-        index, is_name = self._index, self._is_name
+        is_name = self._is_name
         reached: dict[int, int] = {}
         for name in start:
-            i = index.get(name)  # type: ignore[union-attr]
-            if i is None:
-                i = index[name] = len(self._all)  # type: ignore[index]
-                self._all.append(name)
-                is_name.append(name.startswith(NAME_PREFIX))
-            reached.setdefault(i, -1)
+            reached.setdefault(self._number(name), -1)
         queue: deque[int] = deque(reached)
         user_ids = self._user_ids
         while queue:

@@ -15,10 +15,9 @@ import subprocess
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING
 
-from impactsel.errors import ImpactselError
+from impactsel.errors import ImpactselError, import_extra
 from impactsel.report import one_line
 
 if TYPE_CHECKING:
@@ -47,7 +46,7 @@ def run(settings: Settings, pytest_args: list[str], debounce: float, *, max_runs
     Raises:
         ImpactselError: watchfiles is missing, or the first analysis failed.
     """
-    watchfiles = _import_watchfiles()
+    watchfiles = import_extra("watchfiles", "watch")
     ignore = [settings.cache_dir] if settings.cache_dir is not None else []
     step = max(10, int(debounce * 1000))
     events = watchfiles.watch(
@@ -63,16 +62,6 @@ def run(settings: Settings, pytest_args: list[str], debounce: float, *, max_runs
 
 
 # Private
-
-
-def _import_watchfiles() -> ModuleType:
-    try:
-        import watchfiles
-    except ImportError:
-        raise ImpactselError(
-            "watchfiles is not installed; install the extra: pip install 'impactsel[watch]'", slug="watch"
-        ) from None
-    return watchfiles
 
 
 def _not_ignored(root: Path, paths: set[Path]) -> set[Path]:

@@ -9,13 +9,11 @@ impactsel only when the README documents the approximation (the comment says whi
 otherwise that is a strict xfail too.
 
 The sample project ``fixtures/dynamic`` (package ``dyn``, tests in ``tests/``, pytest
-configured in pyproject.toml) passes its own suite: see the last test.
+configured in pyproject.toml) passes its own suite: see test_fixture_projects.py.
 """
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -124,7 +122,7 @@ ALL_TESTS = sorted(
     ]
 )
 TEST_FUNCTIONS = 69  # node ids without parameters
-PYTEST_ITEMS = 72  # what pytest runs: size, shape and side are parametrized twice each
+# (pytest runs 72 items: size, shape and side are parametrized twice each; see test_fixture_projects.py)
 
 COMPUTED_IMPORT_NOTE = "dynamic import with a computed module name"
 
@@ -576,23 +574,3 @@ def test_type_checking_import_and_annotation_keep_their_edge(dyn):
     dyn.replace("dyn/records.py", 'kind = "record"', 'kind = "rec"')
 
     assert dyn.ids() == expect(RECORD_LABEL, TITLE_DUCK)
-
-
-# -- the sample project itself ------------------------------------------------------------------
-
-
-def test_sample_project_suite_passes(git_repo):
-    # -I: like the plain ``pytest`` command, leave the cwd off sys.path (no ``python -m`` help).
-    project = git_repo("dynamic", git=False)
-
-    done = subprocess.run(
-        [sys.executable, "-I", "-B", "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly"],
-        cwd=project.path,
-        env=project.env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert f"{PYTEST_ITEMS} passed" in done.stdout

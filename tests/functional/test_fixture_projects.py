@@ -8,7 +8,9 @@ import sys
 import pytest
 
 
-@pytest.mark.parametrize(("name", "tests"), [("flat", 6), ("srclayout", 7), ("richpkg", 23), ("plain", 5)])
+@pytest.mark.parametrize(
+    ("name", "tests"), [("flat", 6), ("srclayout", 7), ("richpkg", 23), ("plain", 5), ("dynamic", 72)]
+)
 def test_sample_project_suite_passes(git_repo, name, tests):
     # -I: like the plain ``pytest`` command, leave the cwd off sys.path (no ``python -m`` help).
     project = git_repo(name, git=False)
