@@ -115,8 +115,8 @@ class Settings:
     root: Path
     since: str | None = None
     pytest: PytestSettings = field(default_factory=PytestSettings)
-    #: globs (relative to the root) whose change selects every test
-    run_all_on: tuple[str, ...] = CONFIG_FILES
+    #: globs (relative to the root) the user adds to CONFIG_FILES: their change always selects every test
+    run_all_on: tuple[str, ...] = ()
     #: globs whose change selects only the tests of code naming the file
     ignore: tuple[str, ...] = DOC_FILES
     #: where extraction results are cached (None: no cache)
@@ -159,8 +159,6 @@ def load_settings(root: Path, environ: dict[str, str] | None = None) -> Settings
         raise ConfigError("[tool.impactsel] in pyproject.toml: " + "; ".join(errors), slug="config")
     if environ.get("IMPACTSEL_SINCE"):
         values["since"] = environ["IMPACTSEL_SINCE"]
-    if "run_all_on" in values:
-        values["run_all_on"] = CONFIG_FILES + values["run_all_on"]
     if values["pytest"].doctest_files:
         values.setdefault("ignore", DOC_FILES)
         values["ignore"] = tuple(g for g in values["ignore"] if g not in ("*.md", "*.rst", "docs/*", "doc/*"))

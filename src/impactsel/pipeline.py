@@ -186,9 +186,7 @@ def _changed_symbols(
         path = change.path
         if _is_artifact(path):
             continue  # bytecode and tool caches left untracked: outputs, not inputs
-        if _matches_any(path, settings.run_all_on) or (
-            change.old_path is not None and _matches_any(change.old_path, settings.run_all_on)
-        ):
+        if any(p is not None and _matches_any(p, CONFIG_FILES + settings.run_all_on) for p in (path, change.old_path)):
             inert = _inert_config_note(change, settings)
             if inert is None:
                 run_all = run_all or f"{path} changed: it configures the project or its tests"
@@ -227,9 +225,7 @@ def _inert_config_note(change: FileChange, settings: Settings) -> str | None:
     Files matched by the ``run-all-on`` globs the user added always select every test;
     a requirements file of the documentation is documentation only where ``ignore`` says so.
     """
-    defaults = len(CONFIG_FILES) if settings.run_all_on[: len(CONFIG_FILES)] == CONFIG_FILES else 0
-    added = settings.run_all_on[defaults:]
-    if any(p is not None and _matches_any(p, added) for p in (change.path, change.old_path)):
+    if any(p is not None and _matches_any(p, settings.run_all_on) for p in (change.path, change.old_path)):
         return None
     if configdiff.is_docs_requirements(change.path) and not all(
         p is None or _matches_any(p, settings.ignore) for p in (change.path, change.old_path)

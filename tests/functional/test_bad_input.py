@@ -284,16 +284,19 @@ def test_shallow_clone_missing_branch_hint_names_the_right_fetch(git_repo, optio
 # -- files impactsel cannot parse -------------------------------------------------------------
 
 
-def test_file_that_does_not_parse_in_the_work_tree(git_repo):
-    repo = git_repo("richpkg")
-    repo.replace(DEEP, "return 3", "return (3")
-
-    run = repo.select()
-
+def assert_deep_widened_for_a_syntax_error(run) -> None:  # type: ignore[no-untyped-def]
+    """Every user of zoo.sub.deep selected, and one note saying why."""
     assert run.code == 0, run.err
     assert run.lines == DEEP_USERS
     [note] = notes(run)
     assert widening_note(DEEP, "syntax error: ", "zoo.sub.deep").fullmatch(note), note
+
+
+def test_file_that_does_not_parse_in_the_work_tree(git_repo):
+    repo = git_repo("richpkg")
+    repo.replace(DEEP, "return 3", "return (3")
+
+    assert_deep_widened_for_a_syntax_error(repo.select())
 
 
 def test_file_that_does_not_parse_at_the_base(git_repo):
@@ -303,12 +306,7 @@ def test_file_that_does_not_parse_at_the_base(git_repo):
     repo.branch()
     repo.replace(DEEP, "return (3", "return 3")
 
-    run = repo.select()
-
-    assert run.code == 0, run.err
-    assert run.lines == DEEP_USERS
-    [note] = notes(run)
-    assert widening_note(DEEP, "syntax error: ", "zoo.sub.deep").fullmatch(note), note
+    assert_deep_widened_for_a_syntax_error(repo.select())
 
 
 def test_file_that_does_not_parse_on_both_sides(git_repo):
@@ -318,12 +316,7 @@ def test_file_that_does_not_parse_on_both_sides(git_repo):
     repo.branch()
     repo.replace(DEEP, "return (3", "return [3")
 
-    run = repo.select()
-
-    assert run.code == 0, run.err
-    assert run.lines == DEEP_USERS
-    [note] = notes(run)
-    assert widening_note(DEEP, "syntax error: ", "zoo.sub.deep").fullmatch(note), note
+    assert_deep_widened_for_a_syntax_error(repo.select())
 
 
 def test_unchanged_file_that_does_not_parse_widens_any_other_change(git_repo):
@@ -361,12 +354,7 @@ def test_conflict_markers_of_a_merge_in_progress(git_repo):
     )
     assert merge.returncode == 1 and "<<<<<<< HEAD" in repo.read(DEEP)
 
-    run = repo.select()
-
-    assert run.code == 0, run.err
-    assert run.lines == DEEP_USERS
-    [note] = notes(run)
-    assert widening_note(DEEP, "syntax error: ", "zoo.sub.deep").fullmatch(note), note
+    assert_deep_widened_for_a_syntax_error(repo.select())
 
 
 def test_non_utf8_file_with_a_coding_declaration(git_repo):
