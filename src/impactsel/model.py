@@ -255,20 +255,23 @@ def added_functions(old: ExtractResult, new: ExtractResult) -> set[str] | None:
 def mentioned_names(result: ExtractResult) -> set[str]:
     """Every name a lookup made while resolving this file's code could ask for.
 
-    Each string of its symbols and imports, and each dotted part of it: a superset
-    of the names its references, imports, bases and decorators look up.
+    Each part of its references, imports, import targets, bases, decorators,
+    metaclasses and fixture requests, and each dotted part of those (a string
+    reference ``"a.b.c"``): a superset of the names its lookups ask for.
     """
-    found: set[str] = set()
     if not isinstance(result, FileSymbols):
-        return found
-    todo: list[object] = [symbol_fields(sym, sym.refs) for sym in result.symbols]
-    todo += [[t.module, t.name] for t in (*result.star_imports, *result.imports)]
-    todo.append(list(result.all_names or ()))
-    while todo:
-        item = todo.pop()
-        if isinstance(item, str):
-            found.add(item)
-            found.update(item.replace("/", ".").split("."))
-        elif isinstance(item, list | tuple):
-            todo.extend(item)
+        return set()
+    chains: set[tuple[str, ...]] = set()
+    for sym in result.symbols:
+        chains.update(ref.chain for ref in sym.refs)
+        chains.update(sym.bases)
+        chains.update(sym.decorators)
+        chains.add(sym.metaclass)
+        chains.add(sym.params + sym.usefixtures)
+        chains.update((t.module, t.name or "") for t in sym.targets)
+    chains.update((t.module, t.name or "") for t in (*result.star_imports, *result.imports))
+    chains.add(result.all_names or ())
+    found = {part for chain in chains for part in chain}
+    for text in [t for t in found if "." in t or "/" in t]:
+        found.update(text.replace("/", ".").split("."))
     return found
