@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from impactsel.batch import LazyResults
@@ -20,12 +20,13 @@ from impactsel.graph import PackedEdges, PackedGraph
 from impactsel.model import (
     FileSymbols,
     ParseFailure,
+    Role,
     SourceFile,
     added_functions,
     interface_digest,
     mentioned_names,
 )
-from impactsel.resolve import Edge, Project, ProjectIndex
+from impactsel.resolve import ANY_MODULE, Edge, Project, ProjectIndex, modules_named
 from impactsel.snapshot import ModuleFacts, Snapshot, SnapshotStore, layout_key
 
 logger = logging.getLogger(__name__)
@@ -122,11 +123,13 @@ def _patch(
         if i not in dropped:
             used_names |= facts.used_names
             escaped |= facts.escaped
+    reaches = [facts.reaches for facts in snapshot.modules]
     for i in dirty:
         part = project.module_edges(sources[i])
         overlay += [(i, e) for e in part.edges]
         used_names |= part.used_names
         escaped |= part.escaped
+        reaches[i] = part.reaches
     if used_names != old_used or escaped != old_escaped or added & used_names:
         dropped.add(snapshot.global_producer)
         overlay += [(snapshot.global_producer, e) for e in project.global_edges(used_names, escaped)]
@@ -143,6 +146,7 @@ def _patch(
             continue
         [part] = collect_modules(project, pytest, [source], snapshot.plugins)
         items += part.items
+        reaches[position[source]] |= modules_named(part.edges(), source.module)
         dropped |= {snapshot.shared_producer(j), snapshot.items_producer(j)}
         overlay += [(snapshot.shared_producer(j), e) for e in part.shared]
         overlay += [(snapshot.items_producer(j), e) for e in test_edges(part.items)]
@@ -153,7 +157,8 @@ def _patch(
         failures.pop(source, None)
         dynamic.pop(source, None)
         _note(source, results[source], failures, dynamic)
-    graph = PackedGraph(snapshot.edges, dropped, overlay)
+    unimportable = unimportable_modules(sources, reaches, snapshot.plugins, pytest)
+    graph = PackedGraph(snapshot.edges, dropped, overlay, unimportable)
     logger.debug(
         "graph: patched from the snapshot, %d modules resolved again%s",
         len(dirty),
@@ -199,6 +204,7 @@ def _full(
                     used_names=frozenset(part.used_names),
                     escaped=frozenset(part.escaped),
                     reads_modules=part.reads_modules,
+                    reaches=part.reaches,
                 )
             )
             for name in mentioned_names(result):
@@ -206,7 +212,12 @@ def _full(
         producer = len(sources)
         for edge in project.global_edges(used_names, escaped):
             yield producer, edge
-        parts.extend(collect_modules(project, pytest, test_modules(project), plugins))
+        tests = test_modules(project)
+        parts.extend(collect_modules(project, pytest, tests, plugins))
+        position = {s: i for i, s in enumerate(sources)}
+        for source, collection in zip(tests, parts, strict=True):
+            i = position[source]
+            facts[i] = replace(facts[i], reaches=facts[i].reaches | modules_named(collection.edges(), source.module))
         for j, collection in enumerate(parts):
             for edge in collection.shared:
                 yield producer + 1 + j, edge
@@ -225,8 +236,47 @@ def _full(
         edges=edges,
         mentions=json.dumps(mentions, separators=(",", ":")).encode(),
     )
-    graph = PackedGraph(edges, set(), ())
+    unimportable = unimportable_modules(sources, [f.reaches for f in facts], plugins, pytest)
+    graph = PackedGraph(edges, set(), (), unimportable)
     return Built(project, graph, items, failures, dynamic), snapshot
+
+
+def unimportable_modules(
+    sources: Sequence[SourceFile], reaches: Sequence[frozenset[str]], plugins: Iterable[str], pytest: PytestSettings
+) -> frozenset[str]:
+    """The modules that no test can import, so whose code no test runs.
+
+    pytest imports the test modules, the ``conftest.py`` files and the plugins;
+    they import what their code names, and so on. Code in any other module
+    (examples, scripts, documentation) cannot be what a test's ``obj.method()``
+    calls. Empty when that is not sure: pytest imports modules itself
+    (``--doctest-modules``, a plugin the project installs), or some module that
+    can be imported runs code by path or could not be read.
+    """
+    if pytest.imports_every_module:
+        return frozenset()
+    by_name: dict[str, int] = {}
+    for i, source in enumerate(sources):
+        for name in (source.module, *source.aliases):
+            by_name.setdefault(name, i)
+    roots = [i for i, s in enumerate(sources) if s.role is not Role.SOURCE or s.module.rpartition(".")[2] in _SITE]
+    roots += [by_name[p] for p in plugins if p in by_name]
+    live: set[int] = set()
+    while roots:
+        i = roots.pop()
+        if i in live:
+            continue
+        live.add(i)
+        if ANY_MODULE in reaches[i]:
+            return frozenset()
+        module = sources[i].module
+        parents = [module[:k] for k, c in enumerate(module) if c == "."]
+        roots += [by_name[m] for m in (*reaches[i], *parents) if m in by_name]
+    return frozenset(s.module for i, s in enumerate(sources) if i not in live)
+
+
+#: Modules that Python imports at startup when they are on the path.
+_SITE = ("sitecustomize", "usercustomize")
 
 
 def _note(

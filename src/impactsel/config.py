@@ -18,7 +18,7 @@ import configparser
 import os
 import shlex
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -103,11 +103,18 @@ class PytestSettings:
     usefixtures: tuple[str, ...] = ()
     addopts: tuple[str, ...] = ()
     plugins: tuple[str, ...] = ()  #: modules named by ``-p`` in addopts
+    #: the project declares a ``pytest11`` entry point: pytest loads that plugin itself
+    entry_point_plugin: bool = False
 
     @property
     def doctest_files(self) -> bool:
         """pytest collects doctests from text files (``--doctest-glob``)."""
         return any(opt.startswith("--doctest-glob") for opt in self.addopts)
+
+    @property
+    def imports_every_module(self) -> bool:
+        """pytest itself may import any module: for doctests, or a plugin the project installs."""
+        return self.entry_point_plugin or self.doctest_files or "--doctest-modules" in self.addopts
 
 
 @dataclass(frozen=True)
@@ -144,7 +151,10 @@ def load_settings(root: Path, environ: dict[str, str] | None = None) -> Settings
     environ = dict(os.environ) if environ is None else environ
     pyproject = _read_toml(root / "pyproject.toml")
     own = pyproject.get("tool", {}).get("impactsel", {})
-    values: dict[str, Any] = {"root": root, "pytest": read_pytest_settings(root, pyproject)}
+    pytest = read_pytest_settings(root, pyproject)
+    if _declares_pytest_plugin(root):
+        pytest = replace(pytest, entry_point_plugin=True)
+    values: dict[str, Any] = {"root": root, "pytest": pytest}
     errors: list[str] = []
     for key, raw in own.items():
         name = key.replace("-", "_")
@@ -191,6 +201,17 @@ def read_pytest_settings(root: Path, pyproject: dict[str, Any] | None = None) ->
 
 
 # Private
+
+
+def _declares_pytest_plugin(root: Path) -> bool:
+    """A ``pytest11`` entry point in the packaging files: installed, pytest loads it for every run."""
+    for name in ("pyproject.toml", "setup.cfg", "setup.py"):
+        try:
+            if b"pytest11" in (root / name).read_bytes():
+                return True
+        except OSError:
+            continue
+    return False
 
 
 def _tuple_of_str(value: object) -> tuple[str, ...]:

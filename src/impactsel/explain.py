@@ -26,6 +26,7 @@ _EDGE_WORDS = {
     "fixture": "requests fixture",
     "test": "runs",
     "write": "is filled by",
+    "check": "compares with (isinstance, except)",
 }
 
 

@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 import libcst as cst
 
 from impactsel.model import (
+    LOADS_CODE,
     MODULE_QUALNAME,
     ExtractResult,
     FileSymbols,
@@ -120,6 +121,10 @@ _INSPECTORS = frozenset(
 )  # fmt: skip
 # Calls that read every attribute of their first argument.
 _REFLECTORS = frozenset({"getmembers", "testmod", "DocTestFinder", "getmembers_static", "asdict", "fields"})
+#: Calls that run a file's code by its path (or a computed string): any module may be run.
+_CODE_LOADERS = frozenset(
+    {"run_path", "run_module", "spec_from_file_location", "SourceFileLoader", "load_source", "exec", "execfile"}
+)
 _INTERESTING_STRING = re.compile(r"^[\w.\-/]{2,200}$")
 _DEF_LINE = re.compile(r"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+(\w+)", re.MULTILINE)
 
@@ -215,6 +220,7 @@ class _Use:
     mutator: bool = False  # ``x.append(v)``: a call that may only write x
     escapes: tuple[str, ...] = ()  # ``f(obj)``: obj (this chain) handed to the function f (the use's chain)
     reflects: bool = False  # ``vars(x)``, ``getattr(x, name)``: reads any attribute of x
+    checks: bool = False  # ``isinstance(x, C)``, ``except C``: C is compared with, not called
 
 
 @dataclass
@@ -249,6 +255,8 @@ class _Walker:
         self._import_time = False
         self._import_sym: _Sym | None = None
         self._dynamic: list[str] = []
+        #: ids of the Name and Attribute nodes that are the classes of a type test
+        self._checked: set[int] = set()
 
     # -- result -------------------------------------------------------------
 
@@ -601,7 +609,7 @@ class _Walker:
     # -- uses -----------------------------------------------------------------
 
     def visit_Name(self, node: cst.Name) -> bool:
-        self._use((node.value,))
+        self._use((node.value,), checks=id(node) in self._checked)
         return False
 
     def visit_Attribute(self, node: cst.Attribute) -> bool:
@@ -616,7 +624,7 @@ class _Walker:
             self._owner.tokens.append(base.value)
             if "__dict__" in attrs:
                 self._reflection(base, tuple(attrs[: attrs.index("__dict__")]))
-            self._use((base.value, *attrs))
+            self._use((base.value, *attrs), checks=id(node) in self._checked)
             return False
         if _is_super_call(base):
             classname = self._scopes[-1].qualname
@@ -647,8 +655,19 @@ class _Walker:
             self._owner.refs.add(Ref(RefKind.STRING, (body,)))
         return False
 
+    def visit_ExceptHandler(self, node: cst.ExceptHandler) -> bool:
+        if node.type is not None:
+            self._type_test(node.type)
+        return True
+
+    def visit_ExceptStarHandler(self, node: cst.ExceptStarHandler) -> bool:
+        self._type_test(node.type)
+        return True
+
     def visit_Call(self, node: cst.Call) -> bool:
         chain = _chain(node.func)
+        if chain in (("isinstance",), ("issubclass",)) and len(node.args) == 2 and not node.args[1].keyword:
+            self._type_test(node.args[1].value)
         if chain and not isinstance(node.func, cst.Call) and chain[-1] not in _INSPECTORS:
             # An object handed to another library's function (``sys.meta_path.append(
             # Finder())``, ``Thread(target=obj.run)``) may have any method called back.
@@ -689,6 +708,8 @@ class _Walker:
             else:
                 self._owner.refs.add(Ref(RefKind.STRING, ("*dynamic-import*",)))
                 self._dynamic.append("dynamic import with a computed module name")
+        elif _loads_code(chain, node):
+            self._owner.refs.add(Ref(RefKind.STRING, (LOADS_CODE,)))
         return True
 
     # -- helpers --------------------------------------------------------------
@@ -796,8 +817,14 @@ class _Walker:
             nested = len(self._scopes) > self._owner.body_depth
             self._scopes[-1].uses.append(_Use((target.value,), self._owner, mutates=True, nested=nested))
 
-    def _use(self, chain: tuple[str, ...]) -> None:
-        self._scopes[-1].uses.append(_Use(chain, self._owner, import_time=self._import_time))
+    def _use(self, chain: tuple[str, ...], checks: bool = False) -> None:
+        self._scopes[-1].uses.append(_Use(chain, self._owner, import_time=self._import_time, checks=checks))
+
+    def _type_test(self, node: cst.BaseExpression) -> None:
+        """The classes of ``isinstance(x, C)``, ``except (A, B)``: compared with, not called or held."""
+        for element in (e.value for e in node.elements) if isinstance(node, cst.Tuple) else (node,):
+            if isinstance(element, (cst.Name, cst.Attribute)):
+                self._checked.add(id(element))
 
     @contextlib.contextmanager
     def _at_import(self, active: bool) -> Iterator[None]:
@@ -874,7 +901,7 @@ class _Walker:
             use.owner.refs.add(Ref(RefKind.INSTANCE, (use.instance_attr, *use.chain)))
             return
         if not use.mutates:  # a write alone does not depend on what the global holds
-            use.owner.refs.add(Ref(RefKind.GLOBAL, use.chain))
+            use.owner.refs.add(Ref(RefKind.CHECK if use.checks else RefKind.GLOBAL, use.chain))
             if use.import_time:
                 self._import_symbol().refs.add(Ref(RefKind.GLOBAL, use.chain))
         if use.mutates and use.owner.kind is SymbolKind.FUNCTION:
@@ -1113,6 +1140,15 @@ def _literal_strings(stmt: cst.BaseSmallStatement) -> list[str] | None:
             return None
         found.append(_string_body(element.value.value))
     return found
+
+
+def _loads_code(chain: tuple[str, ...], node: cst.Call) -> bool:
+    """``runpy.run_path(p)``, ``spec_from_file_location(n, p)``, ``exec(text)``: code run from a file or string."""
+    if not chain or chain[-1] not in _CODE_LOADERS:
+        return False
+    if chain[-1] in ("exec", "execfile"):  # the builtins (not ``cursor.exec``), on a computed string
+        return len(chain) == 1 and not (node.args and _string_arg(node.args[0]) is not None)
+    return True
 
 
 def _string_arg(arg: cst.Arg) -> str | None:

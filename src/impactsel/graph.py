@@ -20,9 +20,9 @@ from array import array
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
-from impactsel.resolve import IMPLICIT, Edge, EdgeKind
+from impactsel.resolve import Edge, EdgeKind, module_of, owner_guard
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -35,16 +35,21 @@ TEST_NODE_PREFIX = "test:"
 class SymbolGraph:
     """A directed graph of symbol ids; an edge ``user -> used`` means "user uses used"."""
 
-    def __init__(self) -> None:
+    def __init__(self, unimportable: frozenset[str] = frozenset()) -> None:
         #: used -> {user: kind}: the walk only ever goes from a node to its users
         self._pred: dict[str, dict[str, EdgeKind]] = {}
+        #: modules that no test can import: no name-fallback edge leads into them
+        self.unimportable = unimportable
 
     def edge_kind(self, user: str, used: str) -> EdgeKind | None:
         return self.users(used).get(user)
 
     def users(self, node: str) -> Mapping[str, EdgeKind]:
         """The nodes with an edge to ``node``, and the kind of each edge."""
-        return self._pred.get(node, _NONE)
+        found = self._pred.get(node, _NONE)
+        if found and self.unimportable and module_of(node) in self.unimportable:
+            found = {user: kind for user, kind in found.items() if not user.startswith(NAME_PREFIX)}
+        return found
 
     def nodes_used(self) -> Iterable[str]:
         """Every node that something uses."""
@@ -115,14 +120,34 @@ class SymbolGraph:
     def _guard_walk(self, guard: str) -> dict[str, str | None]:
         """The nodes that can hold ``guard`` as a value.
 
-        For a class, whatever uses it, except that importing a module does not hand out
-        the objects its top-level code makes: the walk does not go from a module node
-        to the modules that import it (a member that holds such an object still leads
-        to its users). For a module, whatever uses the module object itself: not its
-        own members (they point at their module) and not other modules importing from it.
+        For a class, whatever uses it, except that:
+
+        - importing a module does not hand out the objects its top-level code makes:
+          the walk does not go from a module node to the modules that import it (a
+          member that holds such an object still leads to its users);
+        - comparing with a class (``isinstance(x, C)``, ``except C``) does not make one;
+        - a class member reached through a name-fallback node (``obj.m()`` on an
+          object of unknown type) or the implicit-dunder node (``x(...)``,
+          ``repr(x)``, ``with x``) leads on to its own class, not to every caller of
+          that name: only who holds the class or an instance of it runs the member,
+          and so makes what the member makes.
+
+        For a module, whatever uses the module object itself: not its own members
+        (they point at their module) and not other modules importing from it.
         """
         if not guard.endswith(MODULE_SUFFIX):
-            return self._walk_users([guard], skip=self._is_import_of_module)
+
+            def users(node: str) -> list[tuple[str, EdgeKind]]:
+                member = "." in node.partition(":")[2]
+                found = []
+                for user, kind in self.users(node).items():
+                    if member and user.startswith(NAME_PREFIX):
+                        found.append((owner_guard(node), EdgeKind.USES))
+                    elif kind is not EdgeKind.CHECK and not _imports_module(user, node, kind):
+                        found.append((user, kind))
+                return found
+
+            return affected_walk([guard], users, _is_member, EdgeKind.CHECK, EdgeKind.INHERIT)
         holders = [
             user
             for user, kind in self.users(guard).items()
@@ -130,24 +155,11 @@ class SymbolGraph:
         ]
         return self.find_upstream(holders)
 
-    @staticmethod
-    def _is_import_of_module(user: str, used: str, kind: EdgeKind) -> bool:
-        # Also: calling a dunder of an object does not make one (the implicit-dunder node).
-        if user == IMPLICIT:
-            return True
-        return kind is EdgeKind.IMPORT and used.endswith(MODULE_SUFFIX) and user.endswith(MODULE_SUFFIX)
-
     def _walk_users(self, start: Iterable[str], skip: Callable[[str, str, EdgeKind], bool]) -> dict[str, str | None]:
-        reached: dict[str, str | None] = dict.fromkeys(start)
-        queue: deque[str] = deque(reached)
-        users = self.users
-        while queue:
-            node = queue.popleft()
-            for user, kind in users(node).items():
-                if user not in reached and not skip(user, node, kind):
-                    reached[user] = node
-                    queue.append(user)
-        return reached
+        def users(node: str) -> Iterable[tuple[str, EdgeKind]]:
+            return [(user, kind) for user, kind in self.users(node).items() if not skip(user, node, kind)]
+
+        return affected_walk(start, users, _is_member, EdgeKind.CHECK, EdgeKind.INHERIT)
 
     def _walk(self, changed: Iterable[str], stop: str) -> dict[str, str | None]:
         """``find_upstream`` that neither enters nor leaves nodes named ``stop...``."""
@@ -184,6 +196,82 @@ def _never(user: str, used: str, kind: EdgeKind) -> bool:
     return False
 
 
+def _imports_module(user: str, used: str, kind: EdgeKind) -> bool:
+    return kind is EdgeKind.IMPORT and used.endswith(MODULE_SUFFIX) and user.endswith(MODULE_SUFFIX)
+
+
+N = TypeVar("N")
+K = TypeVar("K")
+
+#: The members whose change can change what ``isinstance(x, C)`` answers.
+_TYPE_TEST_DUNDERS = frozenset({"__instancecheck__", "__subclasscheck__", "__subclasshook__"})
+
+
+def _is_member(user: str, used: str) -> bool:
+    """``used`` is part of class ``user``'s body (not one that type tests call)."""
+    return (
+        used.startswith(user)
+        and used[len(user) : len(user) + 1] == "."
+        and used.rpartition(".")[2] not in _TYPE_TEST_DUNDERS
+    )
+
+
+def affected_walk(
+    start: Iterable[N],
+    users: Callable[[N], Iterable[tuple[N, K]]],
+    is_member: Callable[[N, N], bool],
+    check: K,
+    inherit: K,
+) -> dict[N, N | None]:
+    """The reverse breadth-first walk: every node that uses a start node, directly or not.
+
+    Returns node -> the node it was first reached from (None for the start nodes).
+
+    One refinement: ``isinstance(x, C)`` and ``except C`` (``check`` edges) depend on
+    what the name ``C`` is bound to, not on what the class is made of. A class
+    reached only as *made of* a changed member (an ``inherit`` edge to its method,
+    attribute or nested class), or as a subclass of such a class, keeps its
+    ``check`` users back; they are released as soon as the class is reached any
+    other way (its own statement changed, its decorator or metaclass did, ...).
+    """
+    reached: dict[N, N | None] = dict.fromkeys(start)
+    queue: deque[N] = deque(reached)
+    partial: set[N] = set()  # reached only through their members (or partial bases)
+    held: dict[N, list[N]] = {}  # partial node -> the check users it keeps back
+
+    def upgrade(first: N) -> None:
+        stack = [first]
+        while stack:
+            node = stack.pop()
+            if node not in partial:
+                continue
+            partial.discard(node)
+            for user in held.pop(node, ()):
+                if user not in reached:
+                    reached[user] = node
+                    queue.append(user)
+                elif user in partial:
+                    stack.append(user)
+            stack += [u for u, k in users(node) if k == inherit and u in partial and not is_member(u, node)]
+
+    while queue:
+        node = queue.popleft()
+        node_partial = node in partial
+        for user, kind in users(node):
+            if kind == check and node_partial:
+                held.setdefault(node, []).append(user)
+                continue
+            soft = kind == inherit and (node_partial or is_member(user, node))
+            if user not in reached:
+                reached[user] = node
+                queue.append(user)
+                if soft:
+                    partial.add(user)
+            elif not soft and user in partial:
+                upgrade(user)
+    return reached
+
+
 _NONE: Mapping[str, EdgeKind] = {}
 
 
@@ -198,8 +286,14 @@ class PackedGraph(SymbolGraph):
     built from all edges in that order.
     """
 
-    def __init__(self, arrays: PackedEdges, dropped: set[int], overlay: Iterable[tuple[int, Edge]]) -> None:
-        super().__init__()
+    def __init__(
+        self,
+        arrays: PackedEdges,
+        dropped: set[int],
+        overlay: Iterable[tuple[int, Edge]],
+        unimportable: frozenset[str] = frozenset(),
+    ) -> None:
+        super().__init__(unimportable)
         self._arrays = arrays
         self._dropped = dropped
         #: every node by number: the snapshot's, then the overlay's new ones
@@ -215,14 +309,18 @@ class PackedGraph(SymbolGraph):
         offsets = arrays.offsets
         self._touched = {bisect.bisect_right(offsets, j) - 1 for j, p in enumerate(arrays.producers) if p in dropped}
         self._memo: dict[str, dict[str, EdgeKind]] = {}
+        self._unimportable_memo: dict[int, bool] = {}
 
     def users(self, node: str) -> Mapping[str, EdgeKind]:
         found = self._memo.get(node)
         if found is None:
             found = {}
             i = self._index.get(node)
-            for user, kind in self._ordered(i) if i is not None else ():
-                found.setdefault(self._all[user], _KINDS[kind])  # the first edge between two nodes wins
+            if i is not None:
+                names_cut = self._in_unimportable(i)
+                for user, kind in self._ordered(i):
+                    if not (names_cut and self._is_name[user]):
+                        found.setdefault(self._all[user], _KINDS[kind])  # the first edge between two nodes wins
             self._memo[node] = found
         return found
 
@@ -244,7 +342,7 @@ class PackedGraph(SymbolGraph):
         for node in list(nodes):
             i = index.get(node)
             if i is not None:
-                found += [(names[j], node) for j in self._user_ids(i) if is_name[j]]
+                found += [(names[j], node) for j in self._user_kinds(i)[0] if is_name[j]]
         return found
 
     def _number(self, name: str) -> int:
@@ -272,35 +370,54 @@ class PackedGraph(SymbolGraph):
             entries.sort(key=lambda entry: (entry[0], entry[1]))
         return [(user, kind) for _, _, user, kind in entries]
 
-    def _user_ids(self, i: int) -> Iterable[int]:
-        """The numbers of the nodes that use node ``i``, in the order of a full build."""
-        if i in self._extra or i in self._touched:
-            return [user for user, _ in self._ordered(i)]
-        if i >= len(self._arrays.nodes):
-            return ()
-        offsets = self._arrays.offsets
-        return self._arrays.users[offsets[i] : offsets[i + 1]]  # the common case: no merging
+    def _in_unimportable(self, i: int) -> bool:
+        """Node ``i`` is defined in a module no test can import (name-fallback edges to it are cut)."""
+        if not self.unimportable:
+            return False
+        found = self._unimportable_memo.get(i)
+        if found is None:
+            found = self._unimportable_memo[i] = module_of(self._all[i]) in self.unimportable
+        return found
 
-    def _int_walk(self, start: Iterable[str], stop: bool) -> dict[int, int]:
+    def _int_walk(self, start: Iterable[str], stop: bool) -> dict[int, int | None]:
         is_name = self._is_name
-        reached: dict[int, int] = {}
-        for name in start:
-            reached.setdefault(self._number(name), -1)
-        queue: deque[int] = deque(reached)
-        user_ids = self._user_ids
-        while queue:
-            node = queue.popleft()
-            if stop and is_name[node]:
-                continue
-            for user in user_ids(node):
-                if user not in reached and not (stop and is_name[user]):
-                    reached[user] = node
-                    queue.append(user)
-        return reached
-
-    def _names(self, reached: dict[int, int]) -> dict[str, str | None]:
+        starts = dict.fromkeys(self._number(name) for name in start)
+        user_kinds = self._user_kinds
         names = self._all
-        return {names[node]: (names[parent] if parent >= 0 else None) for node, parent in reached.items()}
+
+        def users(node: int) -> Iterable[tuple[int, int]]:
+            if stop and is_name[node]:
+                return ()
+            ids, kinds = user_kinds(node)
+            if stop:
+                return [(user, kind) for user, kind in zip(ids, kinds, strict=True) if not is_name[user]]
+            return zip(ids, kinds, strict=True)
+
+        def is_member(user: int, used: int) -> bool:
+            return _is_member(names[user], names[used])
+
+        return affected_walk(starts, users, is_member, KIND_CODES[EdgeKind.CHECK], KIND_CODES[EdgeKind.INHERIT])
+
+    def _user_kinds(self, i: int) -> tuple[Sequence[int], Sequence[int]]:
+        """The numbers of the nodes that use node ``i`` and the kind codes of those edges."""
+        if i in self._extra or i in self._touched:
+            pairs = self._ordered(i)
+            ids: Sequence[int] = [user for user, _ in pairs]
+            kinds: Sequence[int] = [kind for _, kind in pairs]
+        elif i >= len(self._arrays.nodes):
+            return (), ()
+        else:
+            lo, hi = self._arrays.offsets[i], self._arrays.offsets[i + 1]
+            ids, kinds = self._arrays.users[lo:hi], self._arrays.kinds[lo:hi]
+        if self._in_unimportable(i):
+            is_name = self._is_name
+            keep = [j for j, user in enumerate(ids) if not is_name[user]]
+            ids, kinds = [ids[j] for j in keep], [kinds[j] for j in keep]
+        return ids, kinds
+
+    def _names(self, reached: dict[int, int | None]) -> dict[str, str | None]:
+        names = self._all
+        return {names[node]: (names[parent] if parent is not None else None) for node, parent in reached.items()}
 
 
 #: edge kinds by number, as snapshots store them

@@ -42,6 +42,12 @@ class RefKind(str, enum.Enum):
     MUTATOR = "mutator"  # x.append(v): a write when x is a variable, else a call of x.append
     ESCAPE = "escape"  # f(obj): chain = (*f, "", *obj); when f is foreign, obj's methods may be called back
     INSTANCE = "instance"  # attribute of a local made by one constructor: chain = (attr, *constructor)
+    CHECK = "check"  # a global compared with, not called: ``isinstance(x, C)``, ``except C``
+
+
+#: The chain of a STRING ref marking code that runs another file's code by its path
+#: (``runpy.run_path``, ``spec_from_file_location``, ``exec`` of a computed string).
+LOADS_CODE = "*loads-code*"
 
 
 @dataclass(frozen=True, slots=True)

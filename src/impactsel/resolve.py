@@ -21,6 +21,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from impactsel.model import (
+    LOADS_CODE,
     MODULE_QUALNAME,
     ExtractResult,
     FileSymbols,
@@ -74,6 +75,7 @@ class EdgeKind(str, enum.Enum):
     FIXTURE = "fixture"  # a test requests a fixture
     TEST = "test"  # a test item runs this code
     WRITE = "write"  # a global rebound by a function
+    CHECK = "check"  # a class compared with (``isinstance``, ``except``): its objects are not made here
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +93,8 @@ class ModuleEdges:
     used_names: set[str]  #: attribute names of the name-fallback nodes its edges lead to
     escaped: set[str]  #: project classes it hands to foreign code
     reads_modules: bool = False  #: it depends on every member of some module (``vars(mod)``)
+    #: the other modules its code names (so imports, when it runs); ``ANY_MODULE`` when unknown
+    reaches: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +138,36 @@ def module_node(module: str) -> SymbolId:
 
 def name_node(attr: str) -> str:
     return f"name:{attr}"
+
+
+#: In ``ModuleEdges.reaches``: the module may import any module (it loads code by path,
+#: or could not be read).
+ANY_MODULE = "*"
+
+
+def module_of(node: str) -> str | None:
+    """The module a symbol node belongs to; None for name, test and per-test-module nodes."""
+    module, colon, _ = node.partition(":")
+    if not colon or module in ("name", "test", "tests-of"):
+        return None
+    return module
+
+
+def modules_named(edges: Iterable[Edge], module: str, loads_code: bool = False) -> frozenset[str]:
+    """The modules other than ``module`` that ``edges`` lead to or come from."""
+    if loads_code:
+        return frozenset({ANY_MODULE})
+    found: set[str] = set()
+    seen: set[str] = set()
+    for edge in edges:
+        for node in (edge.user, edge.used):
+            if node not in seen:
+                seen.add(node)
+                other = module_of(node)
+                if other is not None:
+                    found.add(other)
+    found.discard(module)
+    return frozenset(found)
 
 
 #: Dunders that making the class or an instance runs: whoever names the class runs them.
@@ -248,13 +282,15 @@ class Project:
             edges = list(maker.edges())
             escaped = maker.escaped
             reads_modules = maker.reads_modules
+            reaches = modules_named(edges, source.module, maker.loads_code)
         else:
             edges, escaped, reads_modules = [], set(), False
             if source.path.name != "__init__.py" and "." in source.module:
                 parent = module_node(source.module.rpartition(".")[0])
                 edges.append(Edge(module_node(source.module), parent, EdgeKind.MODULE))
+            reaches = frozenset({ANY_MODULE})  # what it imports cannot be known
         used_names = {e.used[5:] for e in edges if e.used.startswith("name:")}
-        return ModuleEdges(edges, used_names, escaped, reads_modules)
+        return ModuleEdges(edges, used_names, escaped, reads_modules, reaches)
 
     def global_edges(self, used_names: set[str], escaped: set[str]) -> list[Edge]:
         """Name-fallback nodes to every definition of their name; escaped classes to their methods."""
@@ -583,6 +619,8 @@ class _ModuleEdges:
         self.escaped: set[str] = set()
         #: whether it reads every member of a module (what a new name there changes)
         self.reads_modules = False
+        #: whether it runs code from a file by path (``runpy.run_path``, ``exec``): any module
+        self.loads_code = False
 
     def edges(self) -> Iterator[Edge]:
         module, project = self.module, self.project
@@ -602,19 +640,29 @@ class _ModuleEdges:
             user = symbol_id(module, sym.qualname)
             if sym.qualname not in (MODULE_QUALNAME, "<main>", "__doc__", "<import>"):
                 yield Edge(user, here, EdgeKind.MODULE)
+            out: list[Edge] = []
+            checked: list[str] = []
             for ref in sym.refs:
                 if ref.kind is RefKind.ESCAPE:
                     self._escape(ref.chain)
                     continue
                 for used, kind in self._resolve(sym, ref):
                     if kind is EdgeKind.WRITE:
-                        yield Edge(used, user, kind)  # the global depends on its writer
+                        out.append(Edge(used, user, kind))  # the global depends on its writer
+                    elif kind is EdgeKind.CHECK:
+                        checked.append(used)
                     elif used != user:
-                        yield Edge(user, used, kind)
+                        out.append(Edge(user, used, kind))
             if sym.kind is SymbolKind.CLASS:
-                yield from self._class_edges(user, sym, members.get(sym.qualname, []))
+                out += self._class_edges(user, sym, members.get(sym.qualname, []))
             for decorator in sym.decorators:
-                yield from self._registry_edges(user, decorator)
+                out += self._registry_edges(user, decorator)
+            if checked:
+                # Where the symbol also calls or holds the class, that edge's kind is kept.
+                held = {e.used for e in out if e.user == user}
+                held.add(user)
+                out += [Edge(user, used, EdgeKind.CHECK) for used in dict.fromkeys(checked) if used not in held]
+            yield from out
 
     def _subclass_registry_edges(
         self, user: str, sym: Symbol, members: list[Symbol], descendants: set[str]
@@ -730,6 +778,9 @@ class _ModuleEdges:
         if kind is RefKind.GLOBAL:
             for node in project.lookup(module, ref.chain):
                 yield node, EdgeKind.USES
+        elif kind is RefKind.CHECK:
+            for node in project.lookup(module, ref.chain):
+                yield node, EdgeKind.CHECK
         elif kind is RefKind.ATTR:
             yield name_node(ref.chain[0]), EdgeKind.NAME
         elif kind is RefKind.SELF:
@@ -763,6 +814,8 @@ class _ModuleEdges:
             parts = project.import_parts(module, ImportTarget(".".join(ref.chain), None, ref.level))
             for node in project.resolve_dotted(parts):
                 yield node, EdgeKind.IMPORT
+        elif kind is RefKind.STRING and ref.chain[0] == LOADS_CODE:
+            self.loads_code = True
         elif kind is RefKind.STRING and ref.chain[0] == "*dynamic-import*":
             # A computed module name: it may be any module of the package in scope.
             top = module.split(".")[0]

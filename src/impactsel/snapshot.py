@@ -61,6 +61,7 @@ class ModuleFacts:
     used_names: frozenset[str]  #: name-fallback nodes its edges lead to
     escaped: frozenset[str]  #: project classes it hands to foreign code
     reads_modules: bool  #: its code reads every member of some module (``vars(mod)``)
+    reaches: frozenset[str]  #: the other modules its code (and its tests' items) names
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +147,16 @@ def _encode(snapshot: Snapshot) -> bytes:
         "key": snapshot.key,
         "nodes": edges.nodes,
         "modules": [
-            [m.key, m.interface, m.failure, list(m.dynamic), sorted(m.used_names), sorted(m.escaped), m.reads_modules]
+            [
+                m.key,
+                m.interface,
+                m.failure,
+                list(m.dynamic),
+                sorted(m.used_names),
+                sorted(m.escaped),
+                m.reads_modules,
+                sorted(m.reaches),
+            ]
             for m in snapshot.modules
         ],
         "plugins": snapshot.plugins,
@@ -196,8 +206,8 @@ def _decode(raw: bytes, key: str) -> Snapshot | None:
         if users and (max(users) >= len(nodes) or max(kinds) >= len(KIND_CODES)):
             return None
         modules = [
-            ModuleFacts(k, str(i), f, tuple(d), frozenset(u), frozenset(e), bool(r))
-            for k, i, f, d, u, e, r in header["modules"]
+            ModuleFacts(k, str(i), f, tuple(d), frozenset(u), frozenset(e), bool(r), frozenset(m))
+            for k, i, f, d, u, e, r, m in header["modules"]
         ]
         return Snapshot(
             key=key,

@@ -100,6 +100,11 @@ GET_DATA = "tests/test_files.py::test_pkgutil_get_data"
 # tests/test_typed.py
 TITLE_DUCK = "tests/test_typed.py::test_title_of_a_duck"
 RECORD_LABEL = "tests/test_typed.py::test_record_label"
+# tests/test_labels.py
+LABEL_TEXT = "tests/test_labels.py::test_label_text"
+BADGE_TEXT = "tests/test_labels.py::test_badge_text"
+BADGE_NOT_LABEL = "tests/test_labels.py::test_badge_is_not_a_label"
+TOKEN_BY_DUNDER = "tests/test_labels.py::test_token_made_by_a_dunder"
 # nested directories with their own conftest.py
 HOOKED_ONE = "tests/hooked/test_hooked.py::test_hooked_one"
 HOOKED_TWO = "tests/hooked/test_hooked.py::test_hooked_two"
@@ -118,11 +123,12 @@ ALL_TESTS = sorted(
         *(GREETING, USER, PLUGIN_FIXTURE, PLUGIN_MARKER, GETFIXTUREVALUE, SIZE_POSITIVE, MEDIUM_SIZE),
         *(AREA_POSITIVE, SQUARE_AREA, WIDGET_PARTS, ASSEMBLY_WIDGETS, ASSEMBLY_NOTHING),
         *(OPEN_LITERAL, PATH_FILE, RESOURCES, GET_DATA, TITLE_DUCK, RECORD_LABEL),
+        *(LABEL_TEXT, BADGE_TEXT, BADGE_NOT_LABEL, TOKEN_BY_DUNDER),
         *(HOOKED_ONE, HOOKED_TWO, OVERRIDDEN_GREETING, EXTENDED_USER),
     ]
 )
-TEST_FUNCTIONS = 69  # node ids without parameters
-# (pytest runs 72 items: size, shape and side are parametrized twice each; see test_fixture_projects.py)
+TEST_FUNCTIONS = 73  # node ids without parameters
+# (pytest runs 76 items: size, shape and side are parametrized twice each; see test_fixture_projects.py)
 
 COMPUTED_IMPORT_NOTE = "dynamic import with a computed module name"
 
@@ -168,6 +174,70 @@ def test_unknown_receiver_whose_class_is_chosen_by_a_computed_name(dyn):
     dyn.replace("dyn/duck.py", 'return "impl"', 'return "IMPL"')  # Impl.method
 
     assert dyn.ids() == expect(IMPL_PARAM, BOUND_CALLBACK, LAMBDA_CALLBACK, COMPUTED_GETATTR)
+
+
+def test_type_test_does_not_make_an_object_of_the_class(dyn):
+    # Label.text: show(obj) calls obj.text() on an unknown receiver. Only the test that can
+    # hold a Label runs it; test_badge_is_not_a_label compares a Badge with Label
+    # (isinstance), which makes no Label.
+    dyn.replace("dyn/labels.py", "return self.value\n", "return self.value.strip()\n")
+
+    assert dyn.ids() == expect(LABEL_TEXT)
+
+
+def test_change_inside_a_class_does_not_reach_its_type_tests(dyn):
+    # Label.__init__ runs for whoever makes a Label; isinstance(obj, Label) only asks what
+    # the name Label is bound to, and the class statement did not change.
+    dyn.replace("dyn/labels.py", 'text="label"', 'text="Label"')
+
+    assert dyn.ids() == expect(LABEL_TEXT)
+
+
+def test_change_to_the_class_statement_reaches_its_type_tests(dyn):
+    dyn.replace("dyn/labels.py", "class Label:", "class Label(object):")
+
+    assert dyn.ids() == expect(BADGE_NOT_LABEL, LABEL_TEXT)
+
+
+def test_code_that_no_test_imports_is_not_where_a_call_lands(dyn):
+    # Badge.shout: only scripts/demo.py calls .shout() (in Banner.text), and no test
+    # imports that script, so the tests' .text() calls cannot land in Banner.text.
+    dyn.replace("dyn/labels.py", 'return "BADGE"', 'return "BADGE!"')
+
+    assert dyn.ids() == []
+
+
+@pytest.mark.parametrize(
+    ("path", "old", "new"),
+    [
+        # pytest imports every module itself, for their doctests
+        ("pyproject.toml", '"--strict-markers"]', '"--strict-markers", "--doctest-modules"]'),
+        # a pytest plugin that the project installs: pytest loads it, whatever it imports
+        ("pyproject.toml", "[tool.pytest", '[project.entry-points.pytest11]\ndyn = "dyn.testing.plugin"\n[tool.pytest'),
+        # code that tests import runs a file by its path
+        (
+            "dyn/labels.py",
+            "def apply(",
+            "def run(path):\n    import runpy\n    return runpy.run_path(path)\n\n\ndef apply(",
+        ),
+    ],
+    ids=["doctest-modules", "pytest11-entry-point", "run-path"],
+)
+def test_no_module_is_ruled_out_when_any_module_may_be_imported(dyn, path, old, new):
+    dyn.replace(path, old, new)
+    dyn.commit("base")
+    dyn.replace("dyn/labels.py", 'return "BADGE"', 'return "BADGE!"')
+
+    assert dyn.ids() == expect(BADGE_NOT_LABEL, BADGE_TEXT)
+
+
+def test_object_made_by_a_dunder_method(dyn):
+    # Token.text: the test calls .text() on what apply(Upper(), "a") returns. apply calls
+    # the converter (its __call__, never named), which calls self.convert: Upper.convert
+    # makes the Token. The test holds an Upper, so it can hold a Token.
+    dyn.replace("dyn/labels.py", "return str(self.value)", "return str(self.value).strip()")
+
+    assert dyn.ids() == expect(TOKEN_BY_DUNDER)
 
 
 # -- decorators and registries -----------------------------------------------------------------

@@ -326,12 +326,53 @@ def test_locals_are_not_globals():
     assert refs(result, "f", RefKind.GLOBAL) == {
         ("DEFAULT",),
         ("open_it",),
-        ("Error",),
         ("compute",),
         ("OFFSET",),
         ("FREE",),
         ("json", "dumps"),
     }
+    assert refs(result, "f", RefKind.CHECK) == {("Error",)}  # caught, not called
+
+
+def test_type_tests_compare_with_a_class_and_do_not_call_it():
+    result = parse(
+        """\
+        import mod
+
+
+        def f(x):
+            try:
+                if isinstance(x, (Local, mod.Remote)) or issubclass(type(x), Base):
+                    return isinstance(x, pick())
+            except (KeyError, mod.Failure):
+                return Made(x)
+        """
+    )
+
+    assert refs(result, "f", RefKind.CHECK) == {
+        ("Local",),
+        ("mod", "Remote"),
+        ("Base",),
+        ("KeyError",),
+        ("mod", "Failure"),
+    }
+    assert {("pick",), ("Made",), ("type",)} <= refs(result, "f", RefKind.GLOBAL)  # called: run, and may make
+
+
+@pytest.mark.parametrize(
+    ("code", "loads"),
+    [
+        ("runpy.run_path(path)", True),
+        ("importlib.util.spec_from_file_location(name, path)", True),
+        ("exec(text)", True),
+        ("exec('x = 1')", False),  # a literal: no other file's code
+        ("cursor.exec(query)", False),  # not the builtin
+    ],
+)
+def test_code_run_by_path_is_marked(code, loads):
+    result = parse(f"def f(path, name, text, cursor, query):\n    {code}\n")
+
+    assert (("*loads-code*",) in refs(result, "f", RefKind.STRING)) is loads
 
 
 def test_class_body_names_are_not_visible_in_methods():
