@@ -137,15 +137,17 @@ class SymbolGraph:
         """
         if not guard.endswith(MODULE_SUFFIX):
 
-            def users(node: str) -> list[tuple[str, EdgeKind]]:
+            def users(node: str) -> tuple[list[str], list[EdgeKind]]:
                 member = "." in node.partition(":")[2]
-                found = []
+                ids, kinds = [], []
                 for user, kind in self.users(node).items():
                     if member and user.startswith(NAME_PREFIX):
-                        found.append((owner_guard(node), EdgeKind.USES))
-                    elif kind is not EdgeKind.CHECK and not _imports_module(user, node, kind):
-                        found.append((user, kind))
-                return found
+                        user, kind = owner_guard(node), EdgeKind.USES
+                    elif kind is EdgeKind.CHECK or _imports_module(user, node, kind):
+                        continue
+                    ids.append(user)
+                    kinds.append(kind)
+                return ids, kinds
 
             return affected_walk([guard], users, _is_member, EdgeKind.CHECK, EdgeKind.INHERIT)
         holders = [
@@ -156,8 +158,9 @@ class SymbolGraph:
         return self.find_upstream(holders)
 
     def _walk_users(self, start: Iterable[str], skip: Callable[[str, str, EdgeKind], bool]) -> dict[str, str | None]:
-        def users(node: str) -> Iterable[tuple[str, EdgeKind]]:
-            return [(user, kind) for user, kind in self.users(node).items() if not skip(user, node, kind)]
+        def users(node: str) -> tuple[list[str], list[EdgeKind]]:
+            pairs = [(user, kind) for user, kind in self.users(node).items() if not skip(user, node, kind)]
+            return [user for user, _ in pairs], [kind for _, kind in pairs]
 
         return affected_walk(start, users, _is_member, EdgeKind.CHECK, EdgeKind.INHERIT)
 
@@ -218,14 +221,18 @@ def _is_member(user: str, used: str) -> bool:
 
 def affected_walk(
     start: Iterable[N],
-    users: Callable[[N], Iterable[tuple[N, K]]],
+    users: Callable[[N], tuple[Sequence[N], Sequence[K]]],
     is_member: Callable[[N, N], bool],
     check: K,
     inherit: K,
+    blocked: Sequence[int] | None = None,
 ) -> dict[N, N | None]:
     """The reverse breadth-first walk: every node that uses a start node, directly or not.
 
-    Returns node -> the node it was first reached from (None for the start nodes).
+    ``users(node)``: the nodes with an edge to ``node`` and the kinds of those edges,
+    as two parallel sequences. ``blocked``: by node number, the nodes the walk neither
+    enters nor leaves. Returns node -> the node it was first reached from (None for
+    the start nodes).
 
     One refinement: ``isinstance(x, C)`` and ``except C`` (``check`` edges) depend on
     what the name ``C`` is bound to, not on what the class is made of. A class
@@ -252,23 +259,34 @@ def affected_walk(
                     queue.append(user)
                 elif user in partial:
                     stack.append(user)
-            stack += [u for u, k in users(node) if k == inherit and u in partial and not is_member(u, node)]
+            ids, kinds = users(node)
+            stack += [
+                u for u, k in zip(ids, kinds, strict=True) if k == inherit and u in partial and not is_member(u, node)
+            ]
 
     while queue:
         node = queue.popleft()
+        if blocked is not None and blocked[node]:  # type: ignore[index]
+            continue
+        ids, kinds = users(node)
         node_partial = node in partial
-        for user, kind in users(node):
+        for user, kind in zip(ids, kinds, strict=True):
+            if user in reached:
+                if partial and user in partial:
+                    if kind == check and node_partial:
+                        held.setdefault(node, []).append(user)
+                    elif not (kind == inherit and (node_partial or is_member(user, node))):
+                        upgrade(user)
+                continue
+            if blocked is not None and blocked[user]:  # type: ignore[index]
+                continue
             if kind == check and node_partial:
                 held.setdefault(node, []).append(user)
                 continue
-            soft = kind == inherit and (node_partial or is_member(user, node))
-            if user not in reached:
-                reached[user] = node
-                queue.append(user)
-                if soft:
-                    partial.add(user)
-            elif not soft and user in partial:
-                upgrade(user)
+            reached[user] = node
+            queue.append(user)
+            if kind == inherit and (node_partial or is_member(user, node)):
+                partial.add(user)
     return reached
 
 
@@ -327,7 +345,7 @@ class PackedGraph(SymbolGraph):
     def nodes_used(self) -> Iterable[str]:
         return sorted(self._all)
 
-    # The walks that do not look at edge kinds run on node numbers, not names.
+    # The walks run on node numbers and kind codes, not on names.
 
     def find_upstream(self, changed: Iterable[str]) -> dict[str, str | None]:
         return self._names(self._int_walk(changed, stop=False))
@@ -380,23 +398,20 @@ class PackedGraph(SymbolGraph):
         return found
 
     def _int_walk(self, start: Iterable[str], stop: bool) -> dict[int, int | None]:
-        is_name = self._is_name
         starts = dict.fromkeys(self._number(name) for name in start)
-        user_kinds = self._user_kinds
         names = self._all
-
-        def users(node: int) -> Iterable[tuple[int, int]]:
-            if stop and is_name[node]:
-                return ()
-            ids, kinds = user_kinds(node)
-            if stop:
-                return [(user, kind) for user, kind in zip(ids, kinds, strict=True) if not is_name[user]]
-            return zip(ids, kinds, strict=True)
 
         def is_member(user: int, used: int) -> bool:
             return _is_member(names[user], names[used])
 
-        return affected_walk(starts, users, is_member, KIND_CODES[EdgeKind.CHECK], KIND_CODES[EdgeKind.INHERIT])
+        return affected_walk(
+            starts,
+            self._user_kinds,
+            is_member,
+            KIND_CODES[EdgeKind.CHECK],
+            KIND_CODES[EdgeKind.INHERIT],
+            blocked=self._is_name if stop else None,
+        )
 
     def _user_kinds(self, i: int) -> tuple[Sequence[int], Sequence[int]]:
         """The numbers of the nodes that use node ``i`` and the kind codes of those edges."""
