@@ -668,6 +668,8 @@ class _Walker:
         chain = _chain(node.func)
         if chain in (("isinstance",), ("issubclass",)) and len(node.args) == 2 and not node.args[1].keyword:
             self._type_test(node.args[1].value)
+        elif chain and chain[-1] == "cast" and len(node.args) == 2 and not node.args[0].keyword:
+            self._type_test(node.args[0].value)  # typing.cast(C, x) returns x: no C is made
         if chain and not isinstance(node.func, cst.Call) and chain[-1] not in _INSPECTORS:
             # An object handed to another library's function (``sys.meta_path.append(
             # Finder())``, ``Thread(target=obj.run)``) may have any method called back.
