@@ -18,7 +18,9 @@ from impactsel.model import (
     ExtractResult,
     FileSymbols,
     ImportTarget,
+    Symbol,
     SymbolId,
+    SymbolKind,
 )
 
 
@@ -54,11 +56,13 @@ def compare(
         changed += [_cs(new_module, q, ChangeCause.ADDED, path) for q in new_table if new_module]
         return _unique(changed), reason
     assert new_module is not None
+    old_symbols, new_symbols = _symbols(old), _symbols(new)
     for qualname, fingerprint in old_table.items():
         if qualname not in new_table:
             changed.append(_cs(new_module, qualname, ChangeCause.DELETED, path))
         elif new_table[qualname] != fingerprint:
-            changed.append(_cs(new_module, qualname, ChangeCause.MODIFIED, path))
+            kept = _binding_kept(old_symbols[qualname], new_symbols[qualname])
+            changed.append(ChangedSymbol(_id(new_module, qualname), ChangeCause.MODIFIED, path, kept))
     for qualname in new_table.keys() - old_table.keys():
         changed.append(_cs(new_module, qualname, ChangeCause.ADDED, path))
     # An import of project code added, removed or changed at module level runs that
@@ -91,6 +95,18 @@ def _project_imports(
 def _name_set(names: tuple[str, ...] | None) -> frozenset[str] | None:
     """``__all__`` as ``from m import *`` reads it; None (no literal ``__all__``) stays apart from empty."""
     return frozenset(names) if names is not None else None
+
+
+def _symbols(result: ExtractResult | None) -> dict[str, Symbol]:
+    return {s.qualname: s for s in result.symbols} if isinstance(result, FileSymbols) else {}
+
+
+def _binding_kept(old: Symbol, new: Symbol) -> bool:
+    """A function both times, undecorated: its name is bound to the function ``def`` makes.
+
+    (A decorator, or its arguments, may bind the name to anything else.)
+    """
+    return old.kind is new.kind is SymbolKind.FUNCTION and not old.decorators and not new.decorators
 
 
 def _table(result: ExtractResult | None) -> dict[str, str]:

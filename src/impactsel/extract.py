@@ -221,6 +221,7 @@ class _Use:
     escapes: tuple[str, ...] = ()  # ``f(obj)``: obj (this chain) handed to the function f (the use's chain)
     reflects: bool = False  # ``vars(x)``, ``getattr(x, name)``: reads any attribute of x
     checks: bool = False  # ``isinstance(x, C)``, ``except C``: C is compared with, not called
+    stores: bool = False  # ``x.attr = v``: x is written, not read
 
 
 @dataclass
@@ -257,6 +258,8 @@ class _Walker:
         self._dynamic: list[str] = []
         #: ids of the Name and Attribute nodes that are the classes of a type test
         self._checked: set[int] = set()
+        #: ids of the Attribute nodes that are assigned to
+        self._stored: set[int] = set()
 
     # -- result -------------------------------------------------------------
 
@@ -624,7 +627,7 @@ class _Walker:
             self._owner.tokens.append(base.value)
             if "__dict__" in attrs:
                 self._reflection(base, tuple(attrs[: attrs.index("__dict__")]))
-            self._use((base.value, *attrs), checks=id(node) in self._checked)
+            self._use((base.value, *attrs), checks=id(node) in self._checked, stores=id(node) in self._stored)
             return False
         if _is_super_call(base):
             classname = self._scopes[-1].qualname
@@ -801,7 +804,9 @@ class _Walker:
                 self._visit(element)
         else:
             self._mutation(target)
-            self._visit(target)  # x.attr = ..., x[i][j] = ...: reads x
+            if isinstance(target, cst.Attribute):
+                self._stored.add(id(target))  # x.attr = ...: needs x bound; a setter of attr runs
+            self._visit(target)  # x[i][j] = ...: reads x
 
     def _reflection(self, target: cst.CSTNode, attrs: tuple[str, ...] = ()) -> None:
         """Record that every attribute of ``target`` (a dotted name) may be read."""
@@ -819,8 +824,9 @@ class _Walker:
             nested = len(self._scopes) > self._owner.body_depth
             self._scopes[-1].uses.append(_Use((target.value,), self._owner, mutates=True, nested=nested))
 
-    def _use(self, chain: tuple[str, ...], checks: bool = False) -> None:
-        self._scopes[-1].uses.append(_Use(chain, self._owner, import_time=self._import_time, checks=checks))
+    def _use(self, chain: tuple[str, ...], checks: bool = False, stores: bool = False) -> None:
+        use = _Use(chain, self._owner, import_time=self._import_time, checks=checks, stores=stores)
+        self._scopes[-1].uses.append(use)
 
     def _type_test(self, node: cst.BaseExpression) -> None:
         """The classes of ``isinstance(x, C)``, ``except (A, B)``: compared with, not called or held."""
@@ -902,7 +908,9 @@ class _Walker:
         if use.instance_attr is not None:
             use.owner.refs.add(Ref(RefKind.INSTANCE, (use.instance_attr, *use.chain)))
             return
-        if not use.mutates:  # a write alone does not depend on what the global holds
+        if use.stores:
+            use.owner.refs.add(Ref(RefKind.STORE, use.chain))
+        elif not use.mutates:  # a write alone does not depend on what the global holds
             use.owner.refs.add(Ref(RefKind.CHECK if use.checks else RefKind.GLOBAL, use.chain))
             if use.import_time:
                 self._import_symbol().refs.add(Ref(RefKind.GLOBAL, use.chain))

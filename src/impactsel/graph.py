@@ -75,7 +75,11 @@ class SymbolGraph:
         return self._walk_users(changed, skip=_never)
 
     def find_affected(
-        self, changed: Iterable[str], guard: Callable[[str], str], tests: Iterable[str] | None = None
+        self,
+        changed: Iterable[str],
+        guard: Callable[[str], str],
+        tests: Iterable[str] | None = None,
+        kept: Iterable[str] = (),
     ) -> dict[str, str | None]:
         """Like ``find_upstream``, with name-fallback edges pruned by reachability.
 
@@ -84,10 +88,11 @@ class SymbolGraph:
         reaches ``C`` (it, or code it runs, names the class), so a test reached
         through ``name:m`` from a changed ``C.m`` is kept only when it also uses
         ``guard(C.m)``: the owning class (or module, for a function). ``tests``: the
-        test nodes, when known (the walk ends once all of them are reached).
+        test nodes, when known (the walk ends once all of them are reached). ``kept``:
+        the changed functions whose name is still bound the same way (see ``affected_walk``).
         """
         changed = list(changed)
-        reached = self._walk(changed, stop=NAME_PREFIX)
+        reached = self._walk(changed, stop=NAME_PREFIX, kept=kept)
         conditional: dict[str, set[str]] = {}
         for node in changed:
             if not node.startswith(NAME_PREFIX):
@@ -149,7 +154,7 @@ class SymbolGraph:
                     kinds.append(kind)
                 return ids, kinds
 
-            return affected_walk([guard], users, _is_member, EdgeKind.CHECK, EdgeKind.INHERIT)
+            return affected_walk([guard], users, _is_member, _WALK_KINDS)
         holders = [
             user
             for user, kind in self.users(guard).items()
@@ -157,16 +162,20 @@ class SymbolGraph:
         ]
         return self.find_upstream(holders)
 
-    def _walk_users(self, start: Iterable[str], skip: Callable[[str, str, EdgeKind], bool]) -> dict[str, str | None]:
+    def _walk_users(
+        self, start: Iterable[str], skip: Callable[[str, str, EdgeKind], bool], kept: Iterable[str] = ()
+    ) -> dict[str, str | None]:
         def users(node: str) -> tuple[list[str], list[EdgeKind]]:
             pairs = [(user, kind) for user, kind in self.users(node).items() if not skip(user, node, kind)]
             return [user for user, _ in pairs], [kind for _, kind in pairs]
 
-        return affected_walk(start, users, _is_member, EdgeKind.CHECK, EdgeKind.INHERIT)
+        return affected_walk(start, users, _is_member, _WALK_KINDS, kept=kept)
 
-    def _walk(self, changed: Iterable[str], stop: str) -> dict[str, str | None]:
+    def _walk(self, changed: Iterable[str], stop: str, kept: Iterable[str] = ()) -> dict[str, str | None]:
         """``find_upstream`` that neither enters nor leaves nodes named ``stop...``."""
-        return self._walk_users(changed, skip=lambda user, used, _: user.startswith(stop) or used.startswith(stop))
+        return self._walk_users(
+            changed, skip=lambda user, used, _: user.startswith(stop) or used.startswith(stop), kept=kept
+        )
 
     def _name_users(self, nodes: Iterable[str]) -> list[tuple[str, str]]:
         """(name-fallback node, node) for each edge from a name node to one of ``nodes``."""
@@ -223,9 +232,9 @@ def affected_walk(
     start: Iterable[N],
     users: Callable[[N], tuple[Sequence[N], Sequence[K]]],
     is_member: Callable[[N, N], bool],
-    check: K,
-    inherit: K,
+    kinds: tuple[K, K, K],
     blocked: Sequence[int] | None = None,
+    kept: Iterable[N] = (),
 ) -> dict[N, N | None]:
     """The reverse breadth-first walk: every node that uses a start node, directly or not.
 
@@ -234,16 +243,19 @@ def affected_walk(
     enters nor leaves. Returns node -> the node it was first reached from (None for
     the start nodes).
 
-    One refinement: ``isinstance(x, C)`` and ``except C`` (``check`` edges) depend on
-    what the name ``C`` is bound to, not on what the class is made of. A class
-    reached only as *made of* a changed member (an ``inherit`` edge to its method,
-    attribute or nested class), or as a subclass of such a class, keeps its
-    ``check`` users back; they are released as soon as the class is reached any
-    other way (its own statement changed, its decorator or metaclass did, ...).
+    One refinement: ``isinstance(x, C)``, ``except C`` and ``C.attr = v`` (the
+    ``check`` edges of ``kinds = (check, inherit, import)``) depend on what the name
+    ``C`` is bound to, not on what it is made of. A class reached only as *made of*
+    a changed member (an ``inherit`` edge to its method, attribute or nested
+    class), a subclass of such a class, a function whose code alone changed
+    (``kept``), or a name imported from one of those, keeps its ``check`` users
+    back; they are released as soon as it is reached any other way (its own
+    statement changed, its decorator or metaclass did, ...).
     """
+    check, inherit, import_ = kinds
     reached: dict[N, N | None] = dict.fromkeys(start)
     queue: deque[N] = deque(reached)
-    partial: set[N] = set()  # reached only through their members (or partial bases)
+    partial: set[N] = {node for node in kept if node in reached}  # their binding stays
     held: dict[N, list[N]] = {}  # partial node -> the check users it keeps back
 
     def upgrade(first: N) -> None:
@@ -259,23 +271,31 @@ def affected_walk(
                     queue.append(user)
                 elif user in partial:
                     stack.append(user)
-            ids, kinds = users(node)
+            ids, codes = users(node)
             stack += [
-                u for u, k in zip(ids, kinds, strict=True) if k == inherit and u in partial and not is_member(u, node)
+                u
+                for u, k in zip(ids, codes, strict=True)
+                if u in partial and (k == import_ or (k == inherit and not is_member(u, node)))
             ]
+
+    def soft(kind: K, user: N, node: N, node_partial: bool) -> bool:
+        """The edge ``user -> node`` leaves the user's binding as it is, when node's stays."""
+        if kind == inherit:
+            return node_partial or is_member(user, node)
+        return kind == import_ and node_partial
 
     while queue:
         node = queue.popleft()
         if blocked is not None and blocked[node]:  # type: ignore[index]
             continue
-        ids, kinds = users(node)
+        ids, codes = users(node)
         node_partial = node in partial
-        for user, kind in zip(ids, kinds, strict=True):
+        for user, kind in zip(ids, codes, strict=True):
             if user in reached:
                 if partial and user in partial:
                     if kind == check and node_partial:
                         held.setdefault(node, []).append(user)
-                    elif not (kind == inherit and (node_partial or is_member(user, node))):
+                    elif not soft(kind, user, node, node_partial):
                         upgrade(user)
                 continue
             if blocked is not None and blocked[user]:  # type: ignore[index]
@@ -285,12 +305,13 @@ def affected_walk(
                 continue
             reached[user] = node
             queue.append(user)
-            if kind == inherit and (node_partial or is_member(user, node)):
+            if soft(kind, user, node, node_partial):
                 partial.add(user)
     return reached
 
 
 _NONE: Mapping[str, EdgeKind] = {}
+_WALK_KINDS = (EdgeKind.CHECK, EdgeKind.INHERIT, EdgeKind.IMPORT)
 
 
 class PackedGraph(SymbolGraph):
@@ -350,9 +371,9 @@ class PackedGraph(SymbolGraph):
     def find_upstream(self, changed: Iterable[str]) -> dict[str, str | None]:
         return self._names(self._int_walk(changed, stop=False))
 
-    def _walk(self, changed: Iterable[str], stop: str) -> dict[str, str | None]:
+    def _walk(self, changed: Iterable[str], stop: str, kept: Iterable[str] = ()) -> dict[str, str | None]:
         assert stop == NAME_PREFIX
-        return self._names(self._int_walk(changed, stop=True))
+        return self._names(self._int_walk(changed, stop=True, kept=kept))
 
     def _name_users(self, nodes: Iterable[str]) -> list[tuple[str, str]]:
         found = []
@@ -397,7 +418,7 @@ class PackedGraph(SymbolGraph):
             found = self._unimportable_memo[i] = module_of(self._all[i]) in self.unimportable
         return found
 
-    def _int_walk(self, start: Iterable[str], stop: bool) -> dict[int, int | None]:
+    def _int_walk(self, start: Iterable[str], stop: bool, kept: Iterable[str] = ()) -> dict[int, int | None]:
         starts = dict.fromkeys(self._number(name) for name in start)
         names = self._all
 
@@ -408,9 +429,9 @@ class PackedGraph(SymbolGraph):
             starts,
             self._user_kinds,
             is_member,
-            KIND_CODES[EdgeKind.CHECK],
-            KIND_CODES[EdgeKind.INHERIT],
+            (KIND_CODES[EdgeKind.CHECK], KIND_CODES[EdgeKind.INHERIT], KIND_CODES[EdgeKind.IMPORT]),
             blocked=self._is_name if stop else None,
+            kept=[self._number(name) for name in kept],
         )
 
     def _user_kinds(self, i: int) -> tuple[Sequence[int], Sequence[int]]:

@@ -43,6 +43,7 @@ class RefKind(str, enum.Enum):
     ESCAPE = "escape"  # f(obj): chain = (*f, "", *obj); when f is foreign, obj's methods may be called back
     INSTANCE = "instance"  # attribute of a local made by one constructor: chain = (attr, *constructor)
     CHECK = "check"  # a global compared with, not called: ``isinstance(x, C)``, ``except C``
+    STORE = "store"  # ``X.attr = v`` on a global X: needs the binding X, runs a setter of attr
 
 
 #: The chain of a STRING ref marking code that runs another file's code by its path
@@ -158,6 +159,10 @@ class ChangedSymbol:
     id: SymbolId
     cause: ChangeCause
     path: PurePosixPath
+    #: an undecorated function both times: its code changed, but its name is still bound
+    #: to the function ``def`` makes, so what only needs the binding (``f.__doc__ = ...``)
+    #: is not affected
+    binding_kept: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -105,7 +105,8 @@ def _analyse(settings: Settings) -> Analysis:
     )
     notes += more_notes
     run_all = run_all or file_run_all
-    reached = graph.find_affected(seeds, owner_guard, (TEST_PREFIX + item.nodeid for item in items))
+    kept = [c.id for c in changed if c.binding_kept]
+    reached = graph.find_affected(seeds, owner_guard, (TEST_PREFIX + item.nodeid for item in items), kept)
     notes += _dynamic_notes(built.dynamic, reached, changed)
     _fail_to_import(reached, graph, items, project, changed)
     selected = _selected(items, reached, graph, settings)

@@ -781,6 +781,16 @@ class _ModuleEdges:
         elif kind is RefKind.CHECK:
             for node in project.lookup(module, ref.chain):
                 yield node, EdgeKind.CHECK
+        elif kind is RefKind.STORE:
+            # X.a = v: needs the name X bound (not what X is made of), and runs a setter
+            # of a, if X has one: the nodes the whole chain leads to beyond its prefixes.
+            prefixes: set[str] = set()
+            for end in range(1, len(ref.chain)):
+                prefixes |= project.lookup(module, ref.chain[:end])
+            for node in project.lookup(module, ref.chain[:1]):
+                yield node, EdgeKind.CHECK
+            for node in project.lookup(module, ref.chain) - prefixes:
+                yield node, EdgeKind.USES
         elif kind is RefKind.ATTR:
             yield name_node(ref.chain[0]), EdgeKind.NAME
         elif kind is RefKind.SELF:

@@ -105,6 +105,7 @@ LABEL_TEXT = "tests/test_labels.py::test_label_text"
 BADGE_TEXT = "tests/test_labels.py::test_badge_text"
 BADGE_NOT_LABEL = "tests/test_labels.py::test_badge_is_not_a_label"
 TOKEN_BY_DUNDER = "tests/test_labels.py::test_token_made_by_a_dunder"
+DESCRIBE_BADGE = "tests/test_labels.py::test_describe_badge"
 # nested directories with their own conftest.py
 HOOKED_ONE = "tests/hooked/test_hooked.py::test_hooked_one"
 HOOKED_TWO = "tests/hooked/test_hooked.py::test_hooked_two"
@@ -123,12 +124,12 @@ ALL_TESTS = sorted(
         *(GREETING, USER, PLUGIN_FIXTURE, PLUGIN_MARKER, GETFIXTUREVALUE, SIZE_POSITIVE, MEDIUM_SIZE),
         *(AREA_POSITIVE, SQUARE_AREA, WIDGET_PARTS, ASSEMBLY_WIDGETS, ASSEMBLY_NOTHING),
         *(OPEN_LITERAL, PATH_FILE, RESOURCES, GET_DATA, TITLE_DUCK, RECORD_LABEL),
-        *(LABEL_TEXT, BADGE_TEXT, BADGE_NOT_LABEL, TOKEN_BY_DUNDER),
+        *(LABEL_TEXT, BADGE_TEXT, BADGE_NOT_LABEL, TOKEN_BY_DUNDER, DESCRIBE_BADGE),
         *(HOOKED_ONE, HOOKED_TWO, OVERRIDDEN_GREETING, EXTENDED_USER),
     ]
 )
-TEST_FUNCTIONS = 73  # node ids without parameters
-# (pytest runs 76 items: size, shape and side are parametrized twice each; see test_fixture_projects.py)
+TEST_FUNCTIONS = 74  # node ids without parameters
+# (pytest runs 77 items: size, shape and side are parametrized twice each; see test_fixture_projects.py)
 
 COMPUTED_IMPORT_NOTE = "dynamic import with a computed module name"
 
@@ -228,7 +229,23 @@ def test_no_module_is_ruled_out_when_any_module_may_be_imported(dyn, path, old, 
     dyn.commit("base")
     dyn.replace("dyn/labels.py", 'return "BADGE"', 'return "BADGE!"')
 
-    assert dyn.ids() == expect(BADGE_NOT_LABEL, BADGE_TEXT)
+    assert dyn.ids() == expect(BADGE_NOT_LABEL, BADGE_TEXT, DESCRIBE_BADGE)
+
+
+def test_attribute_set_on_a_function_at_import_needs_only_its_name(dyn):
+    # `describe.__doc__ = "..."` runs when dyn.labels is imported; it needs the name
+    # describe bound, not describe's code: a change of that code selects its callers only.
+    dyn.replace("dyn/labels.py", 'return f"<{obj.text()}>"', 'return f"<{obj.text()}/>"')
+
+    assert dyn.ids() == expect(DESCRIBE_BADGE)
+
+
+def test_function_deleted_while_its_attribute_is_still_set_breaks_the_import(dyn):
+    # Every importer of dyn.labels fails, test_computed_import too (it may import any module).
+    dyn.replace("dyn/labels.py", 'def describe(obj):\n    return f"<{obj.text()}>"\n', "")
+
+    labels = (LABEL_TEXT, BADGE_TEXT, BADGE_NOT_LABEL, TOKEN_BY_DUNDER, DESCRIBE_BADGE)
+    assert dyn.ids() == expect(*labels, COMPUTED_IMPORT)
 
 
 def test_object_made_by_a_dunder_method(dyn):

@@ -710,20 +710,22 @@ def edits(draw):
         statement = draw(statements(depth=1, in_async=function["async"], size=1))[-1]
         edited = {**function, "body": [*body[:index], statement, *body[index:]]}
         how = f"statement inserted at {index}: {statement}"
-    return module, set_at(module, path, edited), qualname, how
+    return module, set_at(module, path, edited), qualname, how, not function["decorators"]
 
 
 @examples(50)
 @given(edit=edits())
 def test_editing_one_function_changes_that_function_only(edit):
-    old_model, new_model, qualname, how = edit
+    old_model, new_model, qualname, how, undecorated = edit
     note(how)
     old = extracted(render(old_model, Layout()))
     new = extracted(render(new_model, Layout()))
 
     changed, reason = compare(PATH, "m", old, "m", new)
 
-    assert (changed, reason) == ([ChangedSymbol(SymbolId(f"m:{qualname}"), ChangeCause.MODIFIED, PATH)], None)
+    # An undecorated function is still bound to the function its def makes.
+    expected = ChangedSymbol(SymbolId(f"m:{qualname}"), ChangeCause.MODIFIED, PATH, binding_kept=undecorated)
+    assert (changed, reason) == ([expected], None)
 
 
 # -- (c) layout changes nothing ----------------------------------------------------------------------------

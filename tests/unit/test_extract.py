@@ -360,6 +360,22 @@ def test_type_tests_compare_with_a_class_and_do_not_call_it():
     assert {("pick",), ("Made",), ("type",)} <= refs(result, "f", RefKind.GLOBAL)  # called: run, and may make
 
 
+def test_attribute_assigned_on_a_global_is_a_store_not_a_read():
+    result = parse(
+        """\
+        def f():
+            pass
+
+
+        f.__doc__ = "text"
+        CONFIG.section.debug = True
+        """
+    )
+
+    assert refs(result, "<module>", RefKind.STORE) == {("f", "__doc__"), ("CONFIG", "section", "debug")}
+    assert not {("f",), ("f", "__doc__"), ("CONFIG", "section", "debug")} & refs(result, "<module>", RefKind.GLOBAL)
+
+
 @pytest.mark.parametrize(
     ("code", "loads"),
     [
