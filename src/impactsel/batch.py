@@ -17,7 +17,7 @@ from concurrent.futures import ProcessPoolExecutor
 from itertools import accumulate
 from pathlib import Path
 
-from impactsel.cache import Cache, content_key
+from impactsel.cache import Cache, content_key, decode_entry, encode_entry
 from impactsel.model import ExtractResult, ParseFailure, SourceFile
 
 #: Below this many files to parse, a pool costs more than it saves (~0.3 s to start).
@@ -35,23 +35,28 @@ class Extractor:
     def extract_files(self, paths: Iterable[Path]) -> dict[Path, ExtractResult]:
         """Every path's result; misses are parsed, in parallel when there are many."""
         results: dict[Path, ExtractResult] = {}
-        misses: list[tuple[Path, str, bytes]] = []
+        misses: list[tuple[int, Path]] = []
         for path in paths:
             try:
                 data = path.read_bytes()
             except OSError as exc:
                 results[path] = ParseFailure(f"cannot read: {exc.strerror}")
                 continue
-            key = content_key(data)
-            cached = self.cache.get(key)
+            cached = self.cache.get(content_key(data))
             if cached is None:
-                misses.append((path, key, data))
+                misses.append((len(data), path))  # not the bytes: a worker reads the file again
             else:
                 results[path] = cached
-        misses.sort(key=lambda m: -len(m[2]))
-        for (path, key, _), result in zip(misses, self._parse([m[2] for m in misses]), strict=False):
-            results[path] = result
-            self.cache.put(key, result)
+        misses.sort(key=lambda m: -m[0])
+        todo = [path for _, path in misses]
+        for path, (key, entry) in zip(todo, self._parse(todo), strict=True):
+            if key is None:  # the file could not be read this time
+                results[path] = ParseFailure(entry.decode())
+                continue
+            # Results travel as cache entries: stored as they are, and decoded the way a
+            # warm run reads them (one object per distinct reference, not one per use).
+            self.cache.put_entry(key, entry)
+            results[path] = decode_entry(entry, key) or ParseFailure("internal error: a damaged result")
         self.parsed += len(misses)
         return results
 
@@ -69,11 +74,13 @@ class Extractor:
         self.cache.put(key, result)
         return result
 
-    def _parse(self, contents: list[bytes]) -> list[ExtractResult]:
-        if self.jobs <= 1 or len(contents) < POOL_THRESHOLD:
-            return [extract_bytes(data) for data in _progress(contents)]
+    def _parse(self, paths: list[Path]) -> Iterator[tuple[str | None, bytes]]:
+        """Each path's key and entry, in order, as they come (never all held at once)."""
+        if self.jobs <= 1 or len(paths) < POOL_THRESHOLD:
+            yield from (extract_path(path) for path in _progress(paths))
+            return
         with ProcessPoolExecutor(max_workers=self.jobs) as pool:
-            return list(_progress(pool.map(extract_bytes, contents, chunksize=8), total=len(contents)))
+            yield from _progress(pool.map(extract_path, paths, chunksize=8), total=len(paths))
 
 
 class LazyResults(Mapping[SourceFile, ExtractResult]):
@@ -127,6 +134,19 @@ class LazyResults(Mapping[SourceFile, ExtractResult]):
         return len(self._keys)
 
 
+def extract_path(path: Path) -> tuple[str | None, bytes]:
+    """One file -> the content key of the bytes read, and their result as a cache entry.
+
+    (None, the reason) when the file cannot be read.
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return None, f"cannot read: {exc.strerror}".encode()
+    key = content_key(data)
+    return key, encode_entry(key, extract_bytes(data))
+
+
 def extract_bytes(data: bytes) -> ExtractResult:
     """One file's bytes -> its extraction result (binary or undecodable: a failure)."""
     if b"\0" in data[:8192]:
@@ -173,7 +193,7 @@ def _valid(text: str) -> bool:
     return True
 
 
-def _progress(items: Iterable[ExtractResult] | list[bytes], total: int | None = None):  # type: ignore[no-untyped-def]
+def _progress(items: Iterable[object], total: int | None = None):  # type: ignore[no-untyped-def]
     """Yield ``items``, drawing a progress line on stderr when it is a terminal and the run is long."""
     total = total if total is not None else len(items)  # type: ignore[arg-type]
     show = total >= 300 and sys.stderr.isatty()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -181,7 +182,7 @@ def _full(
     dynamic: dict[SourceFile, tuple[str, ...]] = {}
     plugins = plugin_names(project, pytest)
     parts: list[Collection] = []
-    mentions: dict[str, list[int]] = {}
+    mentions: dict[str, array[int]] = {}
 
     def produce() -> Iterator[tuple[int, Edge]]:
         """Every edge with its producer, in producer order, made as they are packed."""
@@ -208,7 +209,11 @@ def _full(
                 )
             )
             for name in mentioned_names(result):
-                mentions.setdefault(name, []).append(i)
+                found = mentions.get(name)
+                if found is None:
+                    found = mentions[name] = array("I")  # 4 bytes a module, not a list of ints
+                found.append(i)
+        project.forget_answers()  # the largest memos are the modules' lookups: done with
         producer = len(sources)
         for edge in project.global_edges(used_names, escaped):
             yield producer, edge
@@ -224,6 +229,7 @@ def _full(
         for j, collection in enumerate(parts):
             for edge in test_edges(collection.items):
                 yield producer + 1 + len(parts) + j, edge
+        project.forget_answers()
 
     edges = PackedEdges.pack(produce())
     items = [item for part in parts for item in part.items]
@@ -234,7 +240,7 @@ def _full(
         subclasses=project.subclass_map(),
         tests=[[item.nodeid for item in part.items] for part in parts],
         edges=edges,
-        mentions=json.dumps(mentions, separators=(",", ":")).encode(),
+        mentions=json.dumps(mentions, separators=(",", ":"), default=array.tolist).encode(),
     )
     unimportable = unimportable_modules(sources, [f.reaches for f in facts], plugins, pytest)
     graph = PackedGraph(edges, set(), (), unimportable)

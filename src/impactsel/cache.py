@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ from impactsel.model import (
 logger = logging.getLogger(__name__)
 
 #: Bump when extraction output changes meaning: old entries are then ignored.
-SCHEMA = 24
+SCHEMA = 25
 _TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag created by impactsel.\n"
 
 
@@ -65,7 +66,7 @@ class Cache:
         except OSError:
             self.misses += 1
             return None
-        result = _decode(raw, key)
+        result = decode_entry(raw, key)
         if result is None:
             logger.warning("impactsel cache: discarding a damaged entry %s", path.name)
             self.misses += 1
@@ -74,13 +75,17 @@ class Cache:
         return result
 
     def put(self, key: str, result: ExtractResult) -> None:
+        self.put_entry(key, encode_entry(key, result))
+
+    def put_entry(self, key: str, entry: bytes) -> None:
+        """Store an entry made by ``encode_entry``."""
         if self.directory is None:
             return
         try:
             self._prepare()
             path = self._path(key)
             path.parent.mkdir(exist_ok=True)
-            atomic_write(path, _encode(key, result))
+            atomic_write(path, entry)
         except OSError as exc:  # a read-only checkout: run without the cache
             logger.warning("impactsel cache: cannot write to %s (%s)", self.directory, exc.strerror)
             self.directory = None
@@ -103,8 +108,9 @@ class Cache:
         self._prepared = True
 
 
-def atomic_write(path: Path, data: bytes, mode: int | None = None) -> None:
-    """Write ``data`` to a temporary file beside ``path`` and rename it into place.
+def atomic_write(path: Path, data: bytes | Sequence[memoryview], mode: int | None = None) -> None:
+    """Write ``data`` (bytes, or parts written one after the other) to a temporary file
+    beside ``path`` and rename it into place.
 
     A reader sees the old content or the new one, never a torn file, whatever kills
     the writer. ``mode`` sets the permissions (mkstemp makes the file private).
@@ -112,7 +118,8 @@ def atomic_write(path: Path, data: bytes, mode: int | None = None) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            for part in [data] if isinstance(data, bytes) else data:
+                handle.write(part)
         if mode is not None:
             os.chmod(tmp, mode)
         os.replace(tmp, path)
@@ -125,14 +132,16 @@ def atomic_write(path: Path, data: bytes, mode: int | None = None) -> None:
 # -- JSON encoding: compact lists, checked on the way back --------------------
 
 
-def _encode(key: str, result: ExtractResult) -> bytes:
+def encode_entry(key: str, result: ExtractResult) -> bytes:
+    """A cache entry: the result as compact JSON, with its key, schema and a checksum."""
     payload = _result_to_json(result)
     body = json.dumps(payload, separators=(",", ":"))
     checksum = hashlib.blake2b(body.encode(), digest_size=8).hexdigest()
     return json.dumps({"key": key, "schema": SCHEMA, "sum": checksum, "body": body}).encode()
 
 
-def _decode(raw: bytes, key: str) -> ExtractResult | None:
+def decode_entry(raw: bytes, key: str) -> ExtractResult | None:
+    """The result in an entry made by ``encode_entry`` for ``key``; None if it is not one."""
     try:
         entry = json.loads(raw)
         if entry.get("key") != key or entry.get("schema") != SCHEMA:
@@ -187,15 +196,12 @@ _SYMBOL_KINDS = {k.value: k for k in SymbolKind}
 
 
 #: One object per distinct reference: the same names are used all over a project.
-_REFS: dict[tuple[str, tuple[str, ...], int], Ref] = {}
+_REFS: dict[Ref, Ref] = {}
 
 
 def _ref(kind: str, chain: list[str], level: int) -> Ref:
-    key = (kind, tuple(chain), level)
-    ref = _REFS.get(key)
-    if ref is None:
-        ref = _REFS[key] = Ref(_REF_KINDS[kind], key[1], int(level))
-    return ref
+    ref = Ref(_REF_KINDS[kind], tuple(chain), int(level))
+    return _REFS.setdefault(ref, ref)
 
 
 def _symbol_from_json(data: list[Any]) -> Symbol:
@@ -214,7 +220,7 @@ def _symbol_from_json(data: list[Any]) -> Symbol:
         is_static,
         meta,
     ) = data
-    if not isinstance(qualname, str) or not isinstance(fingerprint, str):
+    if not isinstance(qualname, str) or not isinstance(fingerprint, int):
         raise TypeError("a damaged entry")
     return Symbol(
         qualname=qualname,

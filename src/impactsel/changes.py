@@ -109,7 +109,7 @@ def _binding_kept(old: Symbol, new: Symbol) -> bool:
     return old.kind is new.kind is SymbolKind.FUNCTION and not old.decorators and not new.decorators
 
 
-def _table(result: ExtractResult | None) -> dict[str, str]:
+def _table(result: ExtractResult | None) -> dict[str, int]:
     if not isinstance(result, FileSymbols):
         return {}
     return {s.qualname: s.fingerprint for s in result.symbols}

@@ -1184,8 +1184,13 @@ def _fixture(name: str, decorators: Sequence[cst.Decorator]) -> Fixture | None:
     return None
 
 
+def _digest(text: str) -> int:
+    """A fingerprint: 96 bits of hash, kept as an int (40 bytes, not a 73-byte hex string)."""
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=12).digest(), "big")
+
+
 def _freeze(sym: _Sym) -> Symbol:
-    digest = hashlib.blake2b("\x00".join(sym.tokens).encode(), digest_size=12).hexdigest()
+    digest = _digest("\x00".join(sym.tokens))
     return Symbol(
         qualname=sym.qualname,
         kind=sym.kind,
@@ -1207,7 +1212,7 @@ def _merge(old: Symbol | None, new: Symbol) -> Symbol:
     """Two definitions of one qualname (``if``/``else`` branches, redefinitions) are one symbol."""
     if old is None:
         return new
-    digest = hashlib.blake2b((old.fingerprint + new.fingerprint).encode(), digest_size=12).hexdigest()
+    digest = _digest(f"{old.fingerprint}:{new.fingerprint}")
     return Symbol(
         qualname=old.qualname,
         kind=old.kind,

@@ -488,19 +488,22 @@ class PackedEdges:
             kinds.append(KIND_CODES[edge.kind])
             producers.append(producer)
         # A counting sort by the node used: offsets first, then each edge into its slot.
-        counts = [0] * (len(index) + 1)
+        # Arrays, not lists, throughout: a list of a million edge numbers costs 36 MB.
+        counts = array("I", bytes(4 * (len(index) + 1)))
         for used in used_ids:
             counts[used + 1] += 1
         offsets = array("I", itertools.accumulate(counts))
-        slot = list(offsets[:-1])
-        order = [0] * len(used_ids)
+        del counts
+        slot = offsets[:-1]
+        order = array("I", bytes(4 * len(used_ids)))
         for position, used in enumerate(used_ids):
             order[slot[used]] = position
             slot[used] += 1
+        del slot, used_ids
         return cls(
             nodes=list(index),
             offsets=offsets,
-            users=array("I", [user_ids[i] for i in order]),
-            kinds=array("B", [kinds[i] for i in order]),
-            producers=array("I", [producers[i] for i in order]),
+            users=array("I", (user_ids[i] for i in order)),
+            kinds=array("B", (kinds[i] for i in order)),
+            producers=array("I", (producers[i] for i in order)),
         )

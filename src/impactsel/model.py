@@ -82,7 +82,7 @@ class Symbol:
     qualname: str  #: ``"Class.method"``; MODULE_QUALNAME for the module node
     kind: SymbolKind
     line: int  #: first line (decorators included)
-    fingerprint: str  #: hash of its own code, comments and layout left out
+    fingerprint: int  #: hash of its own code, comments and layout left out
     refs: tuple[Ref, ...] = ()
     targets: tuple[ImportTarget, ...] = ()  #: for IMPORT symbols (several when rebound)
     params: tuple[str, ...] = ()  #: function parameter names (fixture requests)

@@ -242,11 +242,22 @@ class Project:
         self._by_name: dict[str, list[SymbolId]] | None = None
         self._lookups: dict[tuple[str, tuple[str, ...], bool], set[str]] = {}
         self._dotted: dict[tuple[str, ...], set[str]] = {}
+        #: one frozenset per distinct memoised answer: most are empty or the same few nodes
+        self._answers: dict[frozenset[str], frozenset[str]] = {}
         self._resolving: set[tuple[str, ...]] = set()
         self._in_hierarchy: dict[tuple[str, str, bool], set[str]] = {}
         self._bases: dict[str, set[str]] = {}
         self.known = set(self._by_module) | set(known_modules)
         self.top_packages = {m.split(".")[0] for m in self.known}
+
+    def forget_answers(self) -> None:
+        """Drop the memoised lookups (they are made again when asked): a full build ends
+        with its largest arrays, and needs the memory more than the memos."""
+        self._lookups.clear()
+        self._dotted.clear()
+        self._in_hierarchy.clear()
+        self._answers.clear()
+        self._methods = self._by_name = None
 
     def sources(self, module: str) -> list[SourceFile]:
         return self._by_module.get(module, [])
@@ -321,6 +332,11 @@ class Project:
 
     # -- lookups ----------------------------------------------------------------
 
+    def _shared(self, found: set[str]) -> set[str]:
+        """``found`` as a frozenset, the same object for every equal answer."""
+        frozen = frozenset(found)
+        return self._answers.setdefault(frozen, frozen)  # type: ignore[return-value]
+
     def resolve_dotted(self, parts: tuple[str, ...]) -> set[str]:
         """An absolute dotted name (``pkg.mod.Class.attr``) -> the nodes it can mean (memoised)."""
         found = self._dotted.get(parts)
@@ -329,7 +345,7 @@ class Project:
                 return self._cut(parts)
             self._resolving.add(parts)
             try:
-                found = self._dotted[parts] = self._resolve_dotted(parts)
+                found = self._dotted[parts] = self._shared(self._resolve_dotted(parts))
             finally:
                 self._resolving.discard(parts)
         return found
@@ -382,7 +398,7 @@ class Project:
         key = (module, chain, attribute)
         found = self._lookups.get(key)
         if found is None:
-            found = self._lookups[key] = self._lookup(module, chain, attribute, seen)
+            found = self._lookups[key] = self._shared(self._lookup(module, chain, attribute, seen))
         return found
 
     def _lookup(self, module: str, chain: tuple[str, ...], attribute: bool, seen: frozenset[str]) -> set[str]:
@@ -430,7 +446,8 @@ class Project:
         """(ancestors, descendants, has_foreign_base) of a class symbol id."""
         cached = self._hierarchy.get(class_id)
         if cached is None:
-            cached = self._hierarchy[class_id] = self._class_hierarchy(class_id)
+            ancestors, descendants, foreign = self._class_hierarchy(class_id)
+            cached = self._hierarchy[class_id] = (self._shared(ancestors), self._shared(descendants), foreign)
         return cached
 
     def _class_hierarchy(self, class_id: str) -> tuple[set[str], set[str], bool]:
@@ -526,7 +543,9 @@ class Project:
         key = (class_id, attr, include_descendants)
         found = self._in_hierarchy.get(key)
         if found is None:
-            found = self._in_hierarchy[key] = self._attribute_in_hierarchy(class_id, attr, include_descendants)
+            found = self._in_hierarchy[key] = self._shared(
+                self._attribute_in_hierarchy(class_id, attr, include_descendants)
+            )
         return found
 
     def _attribute_in_hierarchy(self, class_id: str, attr: str, include_descendants: bool) -> set[str]:

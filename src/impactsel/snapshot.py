@@ -139,7 +139,7 @@ class SnapshotStore:
 # -- encoding -------------------------------------------------------------------
 
 
-def _encode(snapshot: Snapshot) -> bytes:
+def _encode(snapshot: Snapshot) -> list[memoryview]:
     edges = snapshot.edges
     header = {
         "schema": SCHEMA,
@@ -164,25 +164,31 @@ def _encode(snapshot: Snapshot) -> bytes:
         "tests": snapshot.tests,
     }
     blocks = [
-        json.dumps(header, separators=(",", ":")).encode(),
-        _array_bytes("I", edges.offsets),
-        _array_bytes("I", edges.users),
-        _array_bytes("B", edges.kinds),
-        _array_bytes("I", edges.producers),
-        snapshot.mentions,
+        memoryview(json.dumps(header, separators=(",", ":")).encode()),
+        _array_view("I", edges.offsets),
+        _array_view("I", edges.users),
+        _array_view("B", edges.kinds),
+        _array_view("I", edges.producers),
+        memoryview(snapshot.mentions),
     ]
-    body = _MAGIC + _LENGTHS.pack(*(len(b) for b in blocks)) + b"".join(blocks)
-    return body + hashlib.blake2b(body, digest_size=_DIGEST).digest()
+    # The parts are written one after the other, never joined: a large project's
+    # edges are tens of megabytes, and each copy of them would count.
+    parts = [memoryview(_MAGIC + _LENGTHS.pack(*(b.nbytes for b in blocks))), *blocks]
+    digest = hashlib.blake2b(digest_size=_DIGEST)
+    for part in parts:
+        digest.update(part)
+    return [*parts, memoryview(digest.digest())]
 
 
-def _array_bytes(typecode: str, values: Sequence[int]) -> bytes:
-    return values.tobytes() if isinstance(values, array) else array(typecode, values).tobytes()
+def _array_view(typecode: str, values: Sequence[int]) -> memoryview:
+    return memoryview(values if isinstance(values, array) else array(typecode, values)).cast("B")
 
 
 def _decode(raw: bytes, key: str) -> Snapshot | None:
     if array("I").itemsize != 4 or not raw.startswith(_MAGIC) or len(raw) < len(_MAGIC) + _LENGTHS.size + _DIGEST:
         return None
-    body, digest = raw[:-_DIGEST], raw[-_DIGEST:]
+    view = memoryview(raw)  # slices of a view share the file's bytes: no copies
+    body, digest = view[:-_DIGEST], view[-_DIGEST:]
     if hashlib.blake2b(body, digest_size=_DIGEST).digest() != digest:
         return None
     try:
@@ -194,7 +200,7 @@ def _decode(raw: bytes, key: str) -> Snapshot | None:
             at += length
         if at != len(body):
             return None
-        header: dict[str, Any] = json.loads(blocks[0])
+        header: dict[str, Any] = json.loads(bytes(blocks[0]))
         if header["schema"] != SCHEMA or header["version"] != __version__ or header["key"] != key:
             return None
         offsets, users, kinds, producers = (array(t) for t in "IIBI")
