@@ -12,13 +12,16 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from itertools import accumulate
 from pathlib import Path
+from typing import TypeVar
 
 from impactsel.cache import Cache, content_key, decode_entry, encode_entry
 from impactsel.model import ExtractResult, ParseFailure, SourceFile
+
+T = TypeVar("T")
 
 #: Below this many files to parse, a pool costs more than it saves (~0.3 s to start).
 POOL_THRESHOLD = 64
@@ -49,38 +52,50 @@ class Extractor:
                 results[path] = cached
         misses.sort(key=lambda m: -m[0])
         todo = [path for _, path in misses]
-        for path, (key, entry) in zip(todo, self._parse(todo), strict=True):
-            if key is None:  # the file could not be read this time
-                results[path] = ParseFailure(entry.decode())
-                continue
-            # Results travel as cache entries: stored as they are, and decoded the way a
-            # warm run reads them (one object per distinct reference, not one per use).
-            self.cache.put_entry(key, entry)
-            results[path] = decode_entry(entry, key) or ParseFailure("internal error: a damaged result")
-        self.parsed += len(misses)
+        for path, (key, entry) in zip(todo, self._parse(extract_path, todo), strict=True):
+            results[path] = self._store(key, entry)
         return results
+
+    def iter_texts(self, contents: list[bytes]) -> Iterator[ExtractResult]:
+        """Each content's result, in order (other versions of files, from git); misses are
+        parsed together, in parallel when there are many. Results are made as they are
+        asked for, so that a caller done with each in turn never holds them all."""
+        keys = [content_key(data) for data in contents]
+        misses = [i for i, key in enumerate(keys) if not self.cache.has(key)]
+        parsed = self._parse(extract_data, [contents[i] for i in misses])
+        missing = set(misses)
+        for i, key in enumerate(keys):
+            if i in missing:
+                yield self._store(*next(parsed))
+            else:
+                yield self.cache.get(key) or self._store(*extract_data(contents[i]))
+        parsed.close()
 
     def lazy(self, root: Path, sources: Iterable[SourceFile]) -> LazyResults:
         """The sources' results, each read from the cache (or parsed) when first asked for."""
         return LazyResults(self, root, sources)
 
-    def extract_bytes(self, data: bytes) -> ExtractResult:
-        key = content_key(data)
-        cached = self.cache.get(key)
-        if cached is not None:
-            return cached
-        result = extract_bytes(data)
-        self.parsed += 1
-        self.cache.put(key, result)
-        return result
-
-    def _parse(self, paths: list[Path]) -> Iterator[tuple[str | None, bytes]]:
-        """Each path's key and entry, in order, as they come (never all held at once)."""
-        if self.jobs <= 1 or len(paths) < POOL_THRESHOLD:
-            yield from (extract_path(path) for path in _progress(paths))
+    def _parse(
+        self, parse: Callable[[T], tuple[str | None, bytes]], items: list[T]
+    ) -> Iterator[tuple[str | None, bytes]]:
+        """Each item's key and cache entry, in order, as they come (never all held at once)."""
+        self.parsed += len(items)
+        if self.jobs <= 1 or len(items) < POOL_THRESHOLD:
+            yield from (parse(item) for item in _progress(items))
             return
         with ProcessPoolExecutor(max_workers=self.jobs) as pool:
-            yield from _progress(pool.map(extract_path, paths, chunksize=8), total=len(paths))
+            yield from _progress(pool.map(parse, items, chunksize=8), total=len(items))
+
+    def _store(self, key: str | None, entry: bytes) -> ExtractResult:
+        """A worker's answer -> the result; the entry goes to the cache as it is.
+
+        Results travel as cache entries, decoded the way a warm run reads them (one
+        object per distinct reference, not one per use).
+        """
+        if key is None:  # the file could not be read this time
+            return ParseFailure(entry.decode())
+        self.cache.put_entry(key, entry)
+        return decode_entry(entry, key) or ParseFailure("internal error: a damaged result")
 
 
 class LazyResults(Mapping[SourceFile, ExtractResult]):
@@ -112,7 +127,11 @@ class LazyResults(Mapping[SourceFile, ExtractResult]):
 
     def load_all(self) -> None:
         """Every result now, the misses parsed together (in parallel when there are many)."""
-        todo = [s for s in self._keys if s not in self._done]
+        self.load(self._keys)
+
+    def load(self, sources: Iterable[SourceFile]) -> None:
+        """These sources' results now, the misses parsed together."""
+        todo = [s for s in sources if s in self._keys and s not in self._done]
         found = self._extractor.extract_files(self._root / s.path for s in todo)
         for source in todo:
             self._done[source] = found[self._root / source.path]
@@ -143,6 +162,11 @@ def extract_path(path: Path) -> tuple[str | None, bytes]:
         data = path.read_bytes()
     except OSError as exc:
         return None, f"cannot read: {exc.strerror}".encode()
+    return extract_data(data)
+
+
+def extract_data(data: bytes) -> tuple[str, bytes]:
+    """One file's bytes -> their content key, and their result as a cache entry."""
     key = content_key(data)
     return key, encode_entry(key, extract_bytes(data))
 

@@ -74,6 +74,10 @@ class Cache:
         self.hits += 1
         return result
 
+    def has(self, key: str) -> bool:
+        """Whether an entry is there (it may still turn out damaged when read)."""
+        return self.directory is not None and self._path(key).is_file()
+
     def put(self, key: str, result: ExtractResult) -> None:
         self.put_entry(key, encode_entry(key, result))
 

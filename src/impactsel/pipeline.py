@@ -12,12 +12,12 @@ import fnmatch
 import gc
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
 from impactsel import changes as changes_stage
 from impactsel import configdiff
-from impactsel.batch import Extractor
+from impactsel.batch import Extractor, LazyResults
 from impactsel.build import build
 from impactsel.cache import Cache
 from impactsel.collect import TEST_PREFIX, TestItem
@@ -98,6 +98,9 @@ def _analyse(settings: Settings) -> Analysis:
     changed, notes, run_all, extra_modules, file_changes_left = _changed_symbols(
         settings, sources, results, file_changes, extractor
     )
+    # The files' texts were for comparing their versions: not kept through the build.
+    file_changes = [replace(c, old_text=None, new_text=None) for c in file_changes]
+    file_changes_left = [replace(c, old_text=None, new_text=None) for c in file_changes_left]
     built = build(sources, results, extra_modules, settings.pytest, settings.cache_dir, settings.root)
     project, graph, items = built.project, built.graph, built.items
     seeds, more_notes, file_run_all = _seeds(
@@ -167,7 +170,7 @@ def _project_changes(file_changes: list[FileChange], prefix: PurePosixPath) -> l
 def _changed_symbols(
     settings: Settings,
     sources: tuple[SourceFile, ...],
-    results: Mapping[SourceFile, ExtractResult],
+    results: LazyResults,
     file_changes: list[FileChange],
     extractor: Extractor,
 ) -> tuple[list[ChangedSymbol], list[str], str | None, set[str], list[FileChange]]:
@@ -181,6 +184,23 @@ def _changed_symbols(
 
     def is_project(module: str, target: ImportTarget) -> bool:
         return target.level > 0 or target.module.split(".")[0] in top_packages
+
+    # Both versions of every changed module are parsed together (in parallel when many
+    # changed), not one at a time in the loop below.
+    python = [c for c in file_changes if ".py" in (c.path.suffix, (c.old_path or c.path).suffix)]
+    results.load(by_path[c.path] for c in python if c.path in by_path and c.status is not ChangeStatus.DELETED)
+    readable = [c for c in python if c.status is not ChangeStatus.ADDED and c.old_text is not None and c.unread is None]
+    texts = [(c.old_text or "").encode() for c in readable]
+    olds = zip(map(id, readable), extractor.iter_texts(texts), strict=True)
+    del texts
+    early: dict[int, ExtractResult] = {}  # results made before their change's turn
+
+    def old_result_of(change: FileChange) -> ExtractResult:
+        """Taken in the order of ``readable`` and dropped after comparing: never all held."""
+        while id(change) not in early:
+            key, result = next(olds)
+            early[key] = result
+        return early.pop(id(change))
 
     others: list[FileChange] = []
     for change in file_changes:
@@ -205,7 +225,7 @@ def _changed_symbols(
         old_result: ExtractResult | None = None
         if old_module is not None and old_path.suffix == ".py":
             old_result = (
-                extractor.extract_bytes(change.old_text.encode())
+                old_result_of(change)
                 if change.old_text is not None and change.unread is None
                 else ParseFailure(change.unread or "not UTF-8 text")
             )
