@@ -20,6 +20,8 @@ The scenarios, interleaved round after round (the median is reported):
   stale-cache       impactsel, cache filled at HEAD~50, a function appended to one module (repositories
                     with the history): every file that differs is parsed, the graph resolved in full
   bare-parse-stale  ``libcst.parse_module`` over only the .py files that differ between HEAD~50 and HEAD
+  every-file        (with ``--every-file``) impactsel, empty cache directory, a comment appended to
+                    every .py file: both versions of every file are parsed, and nothing is selected
 
 Each runs in a child process: wall time from the parent's clock, peak RSS from
 ``os.wait4`` (the child, or the largest process it waited for: with a worker
@@ -72,6 +74,7 @@ SCENARIOS = (
     "pytest-impacted",
     "stale-cache",
     "bare-parse-stale",
+    "every-file",
 )
 _IMPACTSEL_SECONDS = re.compile(r"\(base \w+, ([0-9.]+) s\)")
 _WIDTHS = (9, 15, 9, 9, 8, 9)
@@ -305,6 +308,18 @@ def one_change(ws: Workspace, number: int) -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def every_file_changed(ws: Workspace) -> Iterator[None]:
+    """Append a comment line to every .py file (uncommitted); reset the copy afterwards."""
+    for name in ws.py_files:
+        with (ws.root / name).open("ab") as handle:
+            handle.write(b"\n# bench: every file changed\n")
+    try:
+        yield
+    finally:
+        git(ws.root, "reset", "-q", "--hard", ws.base)
+
+
+@contextlib.contextmanager
 def body_edit(ws: Workspace, number: int) -> Iterator[None]:
     """Insert an assignment at the start of the first function body of ``ws.changed_module``; reset afterwards."""
     import ast
@@ -410,7 +425,9 @@ def stale_files(ws: Workspace) -> list[str]:
     return sorted(p for p in names.split("\0") if p in present)
 
 
-def bench_workspace(ws: Workspace, tools: Tools, rounds: int, cold_rounds: int) -> dict[str, list[Measurement]]:
+def bench_workspace(
+    ws: Workspace, tools: Tools, rounds: int, cold_rounds: int, every_file: bool = False
+) -> dict[str, list[Measurement]]:
     """Every scenario, ``rounds`` times, interleaved; cold runs in the first ``cold_rounds`` rounds only."""
     results: dict[str, list[Measurement]] = {s: [] for s in SCENARIOS}
     all_files = ws.file_list("all", ws.py_files)
@@ -429,6 +446,9 @@ def bench_workspace(ws: Workspace, tools: Tools, rounds: int, cold_rounds: int) 
             warm_cache = ws.scratch / f"cache-{n}"
             with one_change(ws, 1000 + n):
                 step("cold", run_impactsel, ws, tools, warm_cache)
+            if every_file:
+                with every_file_changed(ws):
+                    step("every-file", run_impactsel, ws, tools, ws.scratch / f"cache-every-{n}")
         step("warm", run_impactsel, ws, tools, warm_cache)
         step("bare-parse", run_bare_parse, ws, tools, all_files)
         if ws.changed_module is not None:
@@ -567,7 +587,7 @@ def bench_repository(name: str, source: Path, tools: Tools, args: argparse.Names
     with tempfile.TemporaryDirectory(prefix=f"impactsel-bench-{name}-") as tmp:
         try:
             ws = prepare_workspace(name, source, Path(tmp))
-            results = bench_workspace(ws, tools, args.rounds, args.cold_rounds or args.rounds)
+            results = bench_workspace(ws, tools, args.rounds, args.cold_rounds or args.rounds, args.every_file)
         except (RuntimeError, OSError, subprocess.CalledProcessError) as exc:
             print(f"[{name}] setup failed: {exc}", file=sys.stderr)
             return {"name": name, "source": str(source), "error": str(exc)}
@@ -612,6 +632,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--rounds", type=int, default=3, help="rounds of every scenario (default: 3)")
     parser.add_argument("--cold-rounds", type=int, help="rounds with a cold run (default: --rounds)")
     parser.add_argument("--json", type=Path, help="write the results as JSON to this file")
+    parser.add_argument("--every-file", action="store_true", help="also a cold run with every .py file changed (slow)")
     return parser
 
 

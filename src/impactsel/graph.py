@@ -378,10 +378,19 @@ class PackedGraph(SymbolGraph):
     def _name_users(self, nodes: Iterable[str]) -> list[tuple[str, str]]:
         found = []
         is_name, index, names = self._is_name, self._index, self._all
+        arrays, merged = self._arrays, self._extra.keys() | self._touched
+        offsets, users, known = arrays.offsets, arrays.users, len(arrays.nodes)
         for node in list(nodes):
             i = index.get(node)
-            if i is not None:
-                found += [(names[j], node) for j in self._user_kinds(i)[0] if is_name[j]]
+            if i is None or self._in_unimportable(i):
+                continue  # no name-fallback edge leads into a module no test imports
+            if i in merged:
+                ids: Sequence[int] = [user for user, _ in self._ordered(i)]
+            elif i < known:
+                ids = users[offsets[i] : offsets[i + 1]]  # the users alone: no kinds to slice
+            else:
+                continue
+            found += [(names[j], node) for j in ids if is_name[j]]
         return found
 
     def _number(self, name: str) -> int:
