@@ -1,7 +1,7 @@
 """Plain data that crosses stage boundaries: nothing in here has behaviour.
 
-Every value is a frozen, slotted dataclass, an enum or a ``NewType`` so that
-per-file results can be cached, pickled and sent to worker processes.
+Every value is a frozen, slotted dataclass, an enum or a ``NewType``: hashable,
+compact, and safe to share between the stages of a run.
 """
 
 from __future__ import annotations
