@@ -190,9 +190,7 @@ def _changed_symbols(
     python = [c for c in file_changes if ".py" in (c.path.suffix, (c.old_path or c.path).suffix)]
     results.load(by_path[c.path] for c in python if c.path in by_path and c.status is not ChangeStatus.DELETED)
     readable = [c for c in python if c.status is not ChangeStatus.ADDED and c.old_text is not None and c.unread is None]
-    texts = [(c.old_text or "").encode() for c in readable]
-    olds = zip(map(id, readable), extractor.iter_texts(texts), strict=True)
-    del texts
+    olds = zip(map(id, readable), extractor.iter_texts([(c.old_text or "").encode() for c in readable]), strict=True)
     early: dict[int, ExtractResult] = {}  # results made before their change's turn
 
     def old_result_of(change: FileChange) -> ExtractResult:
