@@ -305,7 +305,10 @@ def affected_walk(
                 continue
             reached[user] = node
             queue.append(user)
-            if soft(kind, user, node, node_partial):
+            if kind == inherit:  # soft(), inline: this line runs for every node reached
+                if node_partial or is_member(user, node):
+                    partial.add(user)
+            elif kind == import_ and node_partial:
                 partial.add(user)
     return reached
 
@@ -345,8 +348,7 @@ class PackedGraph(SymbolGraph):
             used, user = self._number(edge.used), self._number(edge.user)
             self._extra.setdefault(used, []).append((producer, seq, user, KIND_CODES[edge.kind]))
         # The nodes some of whose edges a dropped producer made: only theirs are filtered.
-        offsets = arrays.offsets
-        self._touched = {bisect.bisect_right(offsets, j) - 1 for j, p in enumerate(arrays.producers) if p in dropped}
+        self._touched = _nodes_with_edges_of(arrays, dropped)
         self._memo: dict[str, dict[str, EdgeKind]] = {}
         self._unimportable_memo: dict[int, bool] = {}
 
@@ -463,6 +465,25 @@ class PackedGraph(SymbolGraph):
     def _names(self, reached: dict[int, int | None]) -> dict[str, str | None]:
         names = self._all
         return {names[node]: (names[parent] if parent is not None else None) for node, parent in reached.items()}
+
+
+def _nodes_with_edges_of(arrays: PackedEdges, producers: set[int]) -> set[int]:
+    """The nodes that some of these producers' edges point at.
+
+    ``array.index`` scans in C: a few dropped producers cost a few passes over the
+    edges, not a Python loop over all of them.
+    """
+    found: set[int] = set()
+    offsets, made_by = arrays.offsets, arrays.producers
+    for producer in producers:
+        at = -1
+        while True:
+            try:
+                at = made_by.index(producer, at + 1)  # type: ignore[call-arg]
+            except ValueError:
+                break
+            found.add(bisect.bisect_right(offsets, at) - 1)
+    return found
 
 
 #: edge kinds by number, as snapshots store them
