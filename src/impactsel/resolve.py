@@ -801,13 +801,15 @@ class _ModuleEdges:
             for node in project.lookup(module, ref.chain):
                 yield node, EdgeKind.CHECK
         elif kind is RefKind.STORE:
-            # X.a = v: needs the name X bound (not what X is made of), and runs a setter
-            # of a, if X has one: the nodes the whole chain leads to beyond its prefixes.
+            # X.a = v, X a function or class: needs the name X bound (not what X is made
+            # of), and runs a setter of a, if X has one: the nodes the whole chain leads to
+            # beyond its prefixes. X a variable: an object whose __setattr__ runs, so X's
+            # value is used.
             prefixes: set[str] = set()
             for end in range(1, len(ref.chain)):
                 prefixes |= project.lookup(module, ref.chain[:end])
             for node in project.lookup(module, ref.chain[:1]):
-                yield node, EdgeKind.CHECK
+                yield node, EdgeKind.USES if _is_variable(project, node) else EdgeKind.CHECK
             for node in project.lookup(module, ref.chain) - prefixes:
                 yield node, EdgeKind.USES
         elif kind is RefKind.ATTR:

@@ -240,6 +240,14 @@ def test_attribute_set_on_a_function_at_import_needs_only_its_name(dyn):
     assert dyn.ids() == expect(DESCRIBE_BADGE)
 
 
+def test_attribute_set_on_an_object_at_import_runs_its_setattr(dyn):
+    # `SETTINGS.mode = "plain"` runs Settings.__setattr__ whenever dyn.labels is imported.
+    dyn.replace("dyn/labels.py", "object.__setattr__(self, name, value)", "object.__setattr__(self, name, value or 0)")
+
+    labels = (LABEL_TEXT, BADGE_TEXT, BADGE_NOT_LABEL, TOKEN_BY_DUNDER, DESCRIBE_BADGE)
+    assert dyn.ids() == expect(*labels, COMPUTED_IMPORT)
+
+
 def test_function_deleted_while_its_attribute_is_still_set_breaks_the_import(dyn):
     # Every importer of dyn.labels fails, test_computed_import too (it may import any module).
     dyn.replace("dyn/labels.py", 'def describe(obj):\n    return f"<{obj.text()}>"\n', "")
