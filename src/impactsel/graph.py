@@ -470,11 +470,13 @@ class PackedGraph(SymbolGraph):
 def _nodes_with_edges_of(arrays: PackedEdges, producers: set[int]) -> set[int]:
     """The nodes that some of these producers' edges point at.
 
-    ``array.index`` scans in C: a few dropped producers cost a few passes over the
-    edges, not a Python loop over all of them.
+    ``array.index`` scans in C: one or two dropped producers (a body edit) cost as
+    many passes over the edges, not a Python loop over all of them; more take the loop.
     """
-    found: set[int] = set()
     offsets, made_by = arrays.offsets, arrays.producers
+    if len(producers) > 2:
+        return {bisect.bisect_right(offsets, j) - 1 for j, p in enumerate(made_by) if p in producers}
+    found: set[int] = set()
     for producer in producers:
         at = -1
         while True:
