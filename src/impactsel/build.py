@@ -17,7 +17,7 @@ from pathlib import Path
 from impactsel.batch import LazyResults
 from impactsel.collect import Collection, TestItem, collect_modules, plugin_names, test_edges, test_modules
 from impactsel.config import PytestSettings
-from impactsel.graph import PackedEdges, PackedGraph
+from impactsel.graph import PackedEdges, SymbolGraph
 from impactsel.model import (
     FileSymbols,
     ParseFailure,
@@ -36,7 +36,7 @@ logger = logging.getLogger(__name__)
 @dataclass
 class Built:
     project: Project
-    graph: PackedGraph
+    graph: SymbolGraph
     items: list[TestItem]
     failures: dict[SourceFile, str]  #: modules that could not be analysed, and why
     dynamic: dict[SourceFile, tuple[str, ...]]  #: modules whose analysis is not sure, and why
@@ -159,7 +159,7 @@ def _patch(
         dynamic.pop(source, None)
         _note(source, results[source], failures, dynamic)
     unimportable = unimportable_modules(sources, reaches, snapshot.plugins, pytest)
-    graph = PackedGraph(snapshot.edges, dropped, overlay, unimportable)
+    graph = SymbolGraph(snapshot.edges, dropped, overlay, unimportable)
     logger.debug(
         "graph: patched from the snapshot, %d modules resolved again%s",
         len(dirty),
@@ -243,7 +243,7 @@ def _full(
         mentions=json.dumps(mentions, separators=(",", ":"), default=array.tolist).encode(),
     )
     unimportable = unimportable_modules(sources, [f.reaches for f in facts], plugins, pytest)
-    graph = PackedGraph(edges, set(), (), unimportable)
+    graph = SymbolGraph(edges, set(), (), unimportable)
     return Built(project, graph, items, failures, dynamic), snapshot
 
 

@@ -5,11 +5,11 @@ change are the change's ancestors: one multi-source reverse breadth-first walk
 finds them all, and remembers for each node the neighbour it was reached from so
 that the chain from a changed symbol to a test can be shown.
 
-The walk runs on plain dictionaries of predecessors: building a networkx graph
-of a large project costs seconds and importing networkx a few tenths, which a
-warm run cannot afford. ``to_networkx`` hands the same graph to networkx for the
-analyses that want it (drawing the paths, ``impactsel graph``); it is the only
-place that imports networkx.
+The graph is kept as arrays of node numbers (as a snapshot stores them) and the
+walks run on those numbers: building a networkx graph of a large project costs
+seconds and importing networkx a few tenths, which a warm run cannot afford.
+``to_networkx`` hands the same graph to networkx for the analyses that want it
+(drawing the paths, ``impactsel graph``); it is the only place that imports networkx.
 """
 
 from __future__ import annotations
@@ -33,27 +33,68 @@ TEST_NODE_PREFIX = "test:"
 
 
 class SymbolGraph:
-    """A directed graph of symbol ids; an edge ``user -> used`` means "user uses used"."""
+    """A directed graph of symbol ids; an edge ``user -> used`` means "user uses used".
 
-    def __init__(self, unimportable: frozenset[str] = frozenset()) -> None:
-        #: used -> {user: kind}: the walk only ever goes from a node to its users
-        self._pred: dict[str, dict[str, EdgeKind]] = {}
+    It is kept as arrays (as a full build packs them, or a snapshot stores them),
+    with some producers' edges replaced. Every edge carries the number of the code
+    that produced it (a module, the project-wide edges, a test module's items). The
+    edges of the producers in ``dropped`` are ignored and ``overlay`` (edges made
+    anew, with their producer) takes their place; a node's users are merged in
+    producer order, so that where two edges join the same nodes the first one's kind
+    wins, exactly as in a graph built from all edges in that order.
+    """
+
+    def __init__(
+        self,
+        arrays: PackedEdges,
+        dropped: set[int],
+        overlay: Iterable[tuple[int, Edge]],
+        unimportable: frozenset[str] = frozenset(),
+    ) -> None:
         #: modules that no test can import: no name-fallback edge leads into them
         self.unimportable = unimportable
+        self._arrays = arrays
+        self._dropped = dropped
+        #: every node by number: the snapshot's, then the overlay's new ones
+        self._all = list(arrays.nodes)
+        self._index = {name: i for i, name in enumerate(self._all)}
+        self._is_name = bytearray(name.startswith(NAME_PREFIX) for name in self._all)
+        #: used -> (producer, sequence, user, kind code) of the overlay's edges
+        self._extra: dict[int, list[tuple[int, int, int, int]]] = {}
+        for seq, (producer, edge) in enumerate(overlay):
+            used, user = self._number(edge.used), self._number(edge.user)
+            self._extra.setdefault(used, []).append((producer, seq, user, KIND_CODES[edge.kind]))
+        # The nodes some of whose edges a dropped producer made: only theirs are filtered.
+        self._touched = _nodes_with_edges_of(arrays, dropped)
+        self._memo: dict[str, dict[str, EdgeKind]] = {}
+        self._unimportable_memo: dict[int, bool] = {}
+
+    @classmethod
+    def empty(cls) -> SymbolGraph:
+        """A graph with no edges."""
+        return cls(PackedEdges.pack(()), set(), ())
 
     def edge_kind(self, user: str, used: str) -> EdgeKind | None:
         return self.users(used).get(user)
 
     def users(self, node: str) -> Mapping[str, EdgeKind]:
         """The nodes with an edge to ``node``, and the kind of each edge."""
-        found = self._pred.get(node, _NONE)
-        if found and self.unimportable and module_of(node) in self.unimportable:
-            found = {user: kind for user, kind in found.items() if not user.startswith(NAME_PREFIX)}
+        found = self._memo.get(node)
+        if found is None:
+            found = {}
+            i = self._index.get(node)
+            if i is not None:
+                names = self._all
+                for user, kind in zip(*self._user_kinds(i), strict=True):
+                    found.setdefault(names[user], _KINDS[kind])  # the first edge between two nodes wins
+            self._memo[node] = found
         return found
 
     def nodes_used(self) -> Iterable[str]:
-        """Every node that something uses."""
-        return self._pred.keys()
+        """Every node of the graph."""
+        return sorted(self._all)
+
+    # The walks run on node numbers and kind codes, not on names.
 
     def to_networkx(self) -> nx.DiGraph:
         """The same graph as a ``networkx.DiGraph`` (edge attribute ``kind``)."""
@@ -72,7 +113,7 @@ class SymbolGraph:
             node -> the node it was reached from (None for the changed nodes themselves);
             following the links leads back to a changed node along a shortest path.
         """
-        return self._walk_users(changed, skip=_never)
+        return self._names(self._int_walk(changed, stop=False))
 
     def find_affected(
         self,
@@ -92,7 +133,7 @@ class SymbolGraph:
         the changed functions whose name is still bound the same way (see ``affected_walk``).
         """
         changed = list(changed)
-        reached = self._walk(changed, stop=NAME_PREFIX, kept=kept)
+        reached = self._walk(changed, kept)
         conditional: dict[str, set[str]] = {}
         for node in changed:
             if not node.startswith(NAME_PREFIX):
@@ -162,25 +203,6 @@ class SymbolGraph:
         ]
         return self.find_upstream(holders)
 
-    def _walk_users(
-        self, start: Iterable[str], skip: Callable[[str, str, EdgeKind], bool], kept: Iterable[str] = ()
-    ) -> dict[str, str | None]:
-        def users(node: str) -> tuple[list[str], list[EdgeKind]]:
-            pairs = [(user, kind) for user, kind in self.users(node).items() if not skip(user, node, kind)]
-            return [user for user, _ in pairs], [kind for _, kind in pairs]
-
-        return affected_walk(start, users, _is_member, _WALK_KINDS, kept=kept)
-
-    def _walk(self, changed: Iterable[str], stop: str, kept: Iterable[str] = ()) -> dict[str, str | None]:
-        """``find_upstream`` that neither enters nor leaves nodes named ``stop...``."""
-        return self._walk_users(
-            changed, skip=lambda user, used, _: user.startswith(stop) or used.startswith(stop), kept=kept
-        )
-
-    def _name_users(self, nodes: Iterable[str]) -> list[tuple[str, str]]:
-        """(name-fallback node, node) for each edge from a name node to one of ``nodes``."""
-        return [(user, node) for node in list(nodes) for user in self.users(node) if user.startswith(NAME_PREFIX)]
-
     @staticmethod
     def _adopt(
         reached: dict[str, str | None], walk: dict[str, str | None], node: str, name: str, definition: str | None
@@ -203,9 +225,92 @@ class SymbolGraph:
             step = reached.get(step)
         return tuple(reversed(path))
 
+    # The walks run on node numbers and kind codes, not on names.
 
-def _never(user: str, used: str, kind: EdgeKind) -> bool:
-    return False
+    def _walk(self, changed: Iterable[str], kept: Iterable[str]) -> dict[str, str | None]:
+        """``find_upstream`` that neither enters nor leaves name-fallback nodes."""
+        return self._names(self._int_walk(changed, stop=True, kept=kept))
+
+    def _name_users(self, nodes: Iterable[str]) -> list[tuple[str, str]]:
+        """(name-fallback node, node) for each edge from a name node to one of ``nodes``."""
+        found = []
+        is_name, index, names = self._is_name, self._index, self._all
+        for node in list(nodes):
+            i = index.get(node)
+            if i is not None:
+                found += [(names[j], node) for j in self._user_kinds(i)[0] if is_name[j]]
+        return found
+
+    def _number(self, name: str) -> int:
+        i = self._index.get(name)
+        if i is None:
+            i = self._index[name] = len(self._all)
+            self._all.append(name)
+            self._is_name.append(name.startswith(NAME_PREFIX))
+        return i
+
+    def _ordered(self, i: int) -> list[tuple[int, int]]:
+        """(user, kind code) of the edges to node ``i``, in the order of a full build.
+
+        The snapshot's edges are in producer order already; the overlay's are merged
+        in by producer, and a dropped producer's edges are left out.
+        """
+        arrays = self._arrays
+        users, kinds, producers = arrays.users, arrays.kinds, arrays.producers
+        lo, hi = (arrays.offsets[i], arrays.offsets[i + 1]) if i < len(arrays.nodes) else (0, 0)
+        dropped = self._dropped if i in self._touched else ()
+        entries = [(producers[j], j, users[j], kinds[j]) for j in range(lo, hi) if producers[j] not in dropped]
+        extra = self._extra.get(i)
+        if extra is not None:
+            entries += extra
+            entries.sort(key=lambda entry: (entry[0], entry[1]))
+        return [(user, kind) for _, _, user, kind in entries]
+
+    def _in_unimportable(self, i: int) -> bool:
+        """Node ``i`` is defined in a module no test can import (name-fallback edges to it are cut)."""
+        if not self.unimportable:
+            return False
+        found = self._unimportable_memo.get(i)
+        if found is None:
+            found = self._unimportable_memo[i] = module_of(self._all[i]) in self.unimportable
+        return found
+
+    def _int_walk(self, start: Iterable[str], stop: bool, kept: Iterable[str] = ()) -> dict[int, int | None]:
+        starts = dict.fromkeys(self._number(name) for name in start)
+        names = self._all
+
+        def is_member(user: int, used: int) -> bool:
+            return _is_member(names[user], names[used])
+
+        return affected_walk(
+            starts,
+            self._user_kinds,
+            is_member,
+            (KIND_CODES[EdgeKind.CHECK], KIND_CODES[EdgeKind.INHERIT], KIND_CODES[EdgeKind.IMPORT]),
+            blocked=self._is_name if stop else None,
+            kept=[self._number(name) for name in kept],
+        )
+
+    def _user_kinds(self, i: int) -> tuple[Sequence[int], Sequence[int]]:
+        """The numbers of the nodes that use node ``i`` and the kind codes of those edges."""
+        if i in self._extra or i in self._touched:
+            pairs = self._ordered(i)
+            ids: Sequence[int] = [user for user, _ in pairs]
+            kinds: Sequence[int] = [kind for _, kind in pairs]
+        elif i >= len(self._arrays.nodes):
+            return (), ()
+        else:
+            lo, hi = self._arrays.offsets[i], self._arrays.offsets[i + 1]
+            ids, kinds = self._arrays.users[lo:hi], self._arrays.kinds[lo:hi]
+        if self._in_unimportable(i):
+            is_name = self._is_name
+            keep = [j for j, user in enumerate(ids) if not is_name[user]]
+            ids, kinds = [ids[j] for j in keep], [kinds[j] for j in keep]
+        return ids, kinds
+
+    def _names(self, reached: dict[int, int | None]) -> dict[str, str | None]:
+        names = self._all
+        return {names[node]: (names[parent] if parent is not None else None) for node, parent in reached.items()}
 
 
 def _imports_module(user: str, used: str, kind: EdgeKind) -> bool:
@@ -313,158 +418,7 @@ def affected_walk(
     return reached
 
 
-_NONE: Mapping[str, EdgeKind] = {}
 _WALK_KINDS = (EdgeKind.CHECK, EdgeKind.INHERIT, EdgeKind.IMPORT)
-
-
-class PackedGraph(SymbolGraph):
-    """A graph kept as arrays (read from a snapshot), with some producers' edges replaced.
-
-    Every edge carries the number of the code that produced it (a module, the
-    project-wide edges, a test module's items). The edges of the producers in
-    ``dropped`` are ignored and ``overlay`` (edges made anew, with their producer)
-    takes their place; a node's users are merged in producer order, so that where
-    two edges join the same nodes the first one's kind wins, exactly as in a graph
-    built from all edges in that order.
-    """
-
-    def __init__(
-        self,
-        arrays: PackedEdges,
-        dropped: set[int],
-        overlay: Iterable[tuple[int, Edge]],
-        unimportable: frozenset[str] = frozenset(),
-    ) -> None:
-        super().__init__(unimportable)
-        self._arrays = arrays
-        self._dropped = dropped
-        #: every node by number: the snapshot's, then the overlay's new ones
-        self._all = list(arrays.nodes)
-        self._index = {name: i for i, name in enumerate(self._all)}
-        self._is_name = bytearray(name.startswith(NAME_PREFIX) for name in self._all)
-        #: used -> (producer, sequence, user, kind code) of the overlay's edges
-        self._extra: dict[int, list[tuple[int, int, int, int]]] = {}
-        for seq, (producer, edge) in enumerate(overlay):
-            used, user = self._number(edge.used), self._number(edge.user)
-            self._extra.setdefault(used, []).append((producer, seq, user, KIND_CODES[edge.kind]))
-        # The nodes some of whose edges a dropped producer made: only theirs are filtered.
-        self._touched = _nodes_with_edges_of(arrays, dropped)
-        self._memo: dict[str, dict[str, EdgeKind]] = {}
-        self._unimportable_memo: dict[int, bool] = {}
-
-    def users(self, node: str) -> Mapping[str, EdgeKind]:
-        found = self._memo.get(node)
-        if found is None:
-            found = {}
-            i = self._index.get(node)
-            if i is not None:
-                names_cut = self._in_unimportable(i)
-                for user, kind in self._ordered(i):
-                    if not (names_cut and self._is_name[user]):
-                        found.setdefault(self._all[user], _KINDS[kind])  # the first edge between two nodes wins
-            self._memo[node] = found
-        return found
-
-    def nodes_used(self) -> Iterable[str]:
-        return sorted(self._all)
-
-    # The walks run on node numbers and kind codes, not on names.
-
-    def find_upstream(self, changed: Iterable[str]) -> dict[str, str | None]:
-        return self._names(self._int_walk(changed, stop=False))
-
-    def _walk(self, changed: Iterable[str], stop: str, kept: Iterable[str] = ()) -> dict[str, str | None]:
-        assert stop == NAME_PREFIX
-        return self._names(self._int_walk(changed, stop=True, kept=kept))
-
-    def _name_users(self, nodes: Iterable[str]) -> list[tuple[str, str]]:
-        found = []
-        is_name, index, names = self._is_name, self._index, self._all
-        arrays, merged = self._arrays, self._extra.keys() | self._touched
-        offsets, users, known = arrays.offsets, arrays.users, len(arrays.nodes)
-        for node in list(nodes):
-            i = index.get(node)
-            if i is None or self._in_unimportable(i):
-                continue  # no name-fallback edge leads into a module no test imports
-            if i in merged:
-                ids: Sequence[int] = [user for user, _ in self._ordered(i)]
-            elif i < known:
-                ids = users[offsets[i] : offsets[i + 1]]  # the users alone: no kinds to slice
-            else:
-                continue
-            found += [(names[j], node) for j in ids if is_name[j]]
-        return found
-
-    def _number(self, name: str) -> int:
-        i = self._index.get(name)
-        if i is None:
-            i = self._index[name] = len(self._all)
-            self._all.append(name)
-            self._is_name.append(name.startswith(NAME_PREFIX))
-        return i
-
-    def _ordered(self, i: int) -> list[tuple[int, int]]:
-        """(user, kind code) of the edges to node ``i``, in the order of a full build.
-
-        The snapshot's edges are in producer order already; the overlay's are merged
-        in by producer, and a dropped producer's edges are left out.
-        """
-        arrays = self._arrays
-        users, kinds, producers = arrays.users, arrays.kinds, arrays.producers
-        lo, hi = (arrays.offsets[i], arrays.offsets[i + 1]) if i < len(arrays.nodes) else (0, 0)
-        dropped = self._dropped if i in self._touched else ()
-        entries = [(producers[j], j, users[j], kinds[j]) for j in range(lo, hi) if producers[j] not in dropped]
-        extra = self._extra.get(i)
-        if extra is not None:
-            entries += extra
-            entries.sort(key=lambda entry: (entry[0], entry[1]))
-        return [(user, kind) for _, _, user, kind in entries]
-
-    def _in_unimportable(self, i: int) -> bool:
-        """Node ``i`` is defined in a module no test can import (name-fallback edges to it are cut)."""
-        if not self.unimportable:
-            return False
-        found = self._unimportable_memo.get(i)
-        if found is None:
-            found = self._unimportable_memo[i] = module_of(self._all[i]) in self.unimportable
-        return found
-
-    def _int_walk(self, start: Iterable[str], stop: bool, kept: Iterable[str] = ()) -> dict[int, int | None]:
-        starts = dict.fromkeys(self._number(name) for name in start)
-        names = self._all
-
-        def is_member(user: int, used: int) -> bool:
-            return _is_member(names[user], names[used])
-
-        return affected_walk(
-            starts,
-            self._user_kinds,
-            is_member,
-            (KIND_CODES[EdgeKind.CHECK], KIND_CODES[EdgeKind.INHERIT], KIND_CODES[EdgeKind.IMPORT]),
-            blocked=self._is_name if stop else None,
-            kept=[self._number(name) for name in kept],
-        )
-
-    def _user_kinds(self, i: int) -> tuple[Sequence[int], Sequence[int]]:
-        """The numbers of the nodes that use node ``i`` and the kind codes of those edges."""
-        if i in self._extra or i in self._touched:
-            pairs = self._ordered(i)
-            ids: Sequence[int] = [user for user, _ in pairs]
-            kinds: Sequence[int] = [kind for _, kind in pairs]
-        elif i >= len(self._arrays.nodes):
-            return (), ()
-        else:
-            lo, hi = self._arrays.offsets[i], self._arrays.offsets[i + 1]
-            ids, kinds = self._arrays.users[lo:hi], self._arrays.kinds[lo:hi]
-        if self._in_unimportable(i):
-            is_name = self._is_name
-            keep = [j for j, user in enumerate(ids) if not is_name[user]]
-            ids, kinds = [ids[j] for j in keep], [kinds[j] for j in keep]
-        return ids, kinds
-
-    def _names(self, reached: dict[int, int | None]) -> dict[str, str | None]:
-        names = self._all
-        return {names[node]: (names[parent] if parent is not None else None) for node, parent in reached.items()}
 
 
 def _nodes_with_edges_of(arrays: PackedEdges, producers: set[int]) -> set[int]:

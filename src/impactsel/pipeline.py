@@ -91,7 +91,7 @@ def _analyse(settings: Settings) -> Analysis:
     file_changes = _project_changes(repo.changes(base), prefix)
     if not file_changes:  # nothing to walk from: no need to read the project at all
         empty = Selection(base=base, changed=(), tests=(), total_tests=0, test_roots=settings.pytest.testpaths)
-        return Analysis(empty, SymbolGraph(), {}, [], time.perf_counter() - started, Project({}), settings.root)
+        return Analysis(empty, SymbolGraph.empty(), {}, [], time.perf_counter() - started, Project({}), settings.root)
     sources = discover(paths, settings.pytest)
     extractor = Extractor(Cache(settings.cache_dir), settings.jobs)
     results = extractor.lazy(settings.root, sources)
