@@ -295,16 +295,23 @@ def _old_revision(root: Path) -> str | None:
 
 
 @contextlib.contextmanager
+def reset_afterwards(ws: Workspace) -> Iterator[None]:
+    """Put the copy back at ``ws.base`` (what a scenario edited is thrown away)."""
+    try:
+        yield
+    finally:
+        git(ws.root, "reset", "-q", "--hard", ws.base)
+
+
+@contextlib.contextmanager
 def one_change(ws: Workspace, number: int) -> Iterator[None]:
     """Append a new function to ``ws.changed_module`` (uncommitted); reset the copy afterwards."""
     assert ws.changed_module is not None
     path = ws.root / ws.changed_module
     with path.open("a", encoding="utf-8") as handle:
         handle.write(f"\n\ndef _bench_added_{number}(value: int) -> int:\n    return value + {number}\n")
-    try:
+    with reset_afterwards(ws):
         yield
-    finally:
-        git(ws.root, "reset", "-q", "--hard", ws.base)
 
 
 @contextlib.contextmanager
@@ -313,10 +320,8 @@ def every_file_changed(ws: Workspace) -> Iterator[None]:
     for name in ws.py_files:
         with (ws.root / name).open("ab") as handle:
             handle.write(b"\n# bench: every file changed\n")
-    try:
+    with reset_afterwards(ws):
         yield
-    finally:
-        git(ws.root, "reset", "-q", "--hard", ws.base)
 
 
 @contextlib.contextmanager
@@ -336,10 +341,8 @@ def body_edit(ws: Workspace, number: int) -> Iterator[None]:
             lines.insert(first.lineno - 1, f"{indent}_bench_edit = {number}\n")
             break
     path.write_text("".join(lines), encoding="utf-8")
-    try:
+    with reset_afterwards(ws):
         yield
-    finally:
-        git(ws.root, "reset", "-q", "--hard", ws.base)
 
 
 def commit_all(ws: Workspace) -> None:
