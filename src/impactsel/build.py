@@ -11,7 +11,7 @@ import json
 import logging
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from impactsel.batch import LazyResults
@@ -27,7 +27,7 @@ from impactsel.model import (
     interface_digest,
     mentioned_names,
 )
-from impactsel.resolve import ANY_MODULE, Edge, Project, ProjectIndex, modules_named
+from impactsel.resolve import ANY_MODULE, Edge, Project, ProjectIndex
 from impactsel.snapshot import ModuleFacts, Snapshot, SnapshotStore, layout_key
 
 logger = logging.getLogger(__name__)
@@ -147,7 +147,6 @@ def _patch(
             continue
         [part] = collect_modules(project, pytest, [source], snapshot.plugins)
         items += part.items
-        reaches[position[source]] |= modules_named(part.edges(), source.module)
         dropped |= {snapshot.shared_producer(j), snapshot.items_producer(j)}
         overlay += [(snapshot.shared_producer(j), e) for e in part.shared]
         overlay += [(snapshot.items_producer(j), e) for e in test_edges(part.items)]
@@ -217,12 +216,7 @@ def _full(
         producer = len(sources)
         for edge in project.global_edges(used_names, escaped):
             yield producer, edge
-        tests = test_modules(project)
-        parts.extend(collect_modules(project, pytest, tests, plugins))
-        position = {s: i for i, s in enumerate(sources)}
-        for source, collection in zip(tests, parts, strict=True):
-            i = position[source]
-            facts[i] = replace(facts[i], reaches=facts[i].reaches | modules_named(collection.edges(), source.module))
+        parts.extend(collect_modules(project, pytest, test_modules(project), plugins))
         for j, collection in enumerate(parts):
             for edge in collection.shared:
                 yield producer + 1 + j, edge
@@ -253,7 +247,8 @@ def unimportable_modules(
     """The modules that no test can import, so whose code no test runs.
 
     pytest imports the test modules, the ``conftest.py`` files and the plugins;
-    they import what their code names, and so on. Code in any other module
+    they import what their code names, and so on. (A test's items lead to nothing
+    else: its fixtures are its module's, a ``conftest.py`` file's or a plugin's.) Code in any other module
     (examples, scripts, documentation) cannot be what a test's ``obj.method()``
     calls. Empty when that is not sure: pytest imports modules itself
     (``--doctest-modules``, a plugin the project installs), or some module that

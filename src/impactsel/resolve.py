@@ -153,10 +153,8 @@ def module_of(node: str) -> str | None:
     return module
 
 
-def modules_named(edges: Iterable[Edge], module: str, loads_code: bool = False) -> frozenset[str]:
+def _modules_named(edges: Iterable[Edge], module: str) -> frozenset[str]:
     """The modules other than ``module`` that ``edges`` lead to or come from."""
-    if loads_code:
-        return frozenset({ANY_MODULE})
     found: set[str] = set()
     seen: set[str] = set()
     for edge in edges:
@@ -293,7 +291,7 @@ class Project:
             edges = list(maker.edges())
             escaped = maker.escaped
             reads_modules = maker.reads_modules
-            reaches = modules_named(edges, source.module, maker.loads_code)
+            reaches = frozenset({ANY_MODULE}) if maker.loads_code else _modules_named(edges, source.module)
         else:
             edges, escaped, reads_modules = [], set(), False
             if source.path.name != "__init__.py" and "." in source.module:

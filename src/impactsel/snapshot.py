@@ -61,7 +61,7 @@ class ModuleFacts:
     used_names: frozenset[str]  #: name-fallback nodes its edges lead to
     escaped: frozenset[str]  #: project classes it hands to foreign code
     reads_modules: bool  #: its code reads every member of some module (``vars(mod)``)
-    reaches: frozenset[str]  #: the other modules its code (and its tests' items) names
+    reaches: frozenset[str]  #: the other modules its code names
 
 
 @dataclass(frozen=True, slots=True)
