@@ -53,6 +53,14 @@ _INERT_BASES = frozenset(
 )  # fmt: skip
 
 
+#: Class decorators and metaclasses that add no attribute an instance could look up in
+#: code of the project (a decorator the project writes may return another class).
+_INERT_CLASS_DECORATORS = frozenset({"dataclass", "total_ordering", "unique", "final", "runtime_checkable"})
+_INERT_METACLASSES = frozenset({"ABCMeta", "EnumMeta", "EnumType", "type"})
+#: A class hierarchy larger than this is not proven closed (``Project.self_scope``).
+_SCOPE_LIMIT = 64
+
+
 def _is_inert_base(base: tuple[str, ...]) -> bool:
     last = base[-1]
     return last in _INERT_BASES or last.endswith(("Error", "Exception", "Warning"))
@@ -236,6 +244,7 @@ class Project:
             self.symbols = _Tables(files, owner)
             self._subclass_map = index.subclasses
         self._hierarchy: dict[str, tuple[set[str], set[str], bool]] = {}
+        self._scopes: dict[str, tuple[frozenset[str], bool]] = {}
         self._methods: dict[str, list[str]] | None = None
         self._by_name: dict[str, list[SymbolId]] | None = None
         self._lookups: dict[tuple[str, tuple[str, ...], bool], set[str]] = {}
@@ -461,6 +470,42 @@ class Project:
         foreign = any(self._has_foreign_base(c) for c in (class_id, *ancestors))
         return ancestors, descendants, foreign
 
+    def self_scope(self, class_id: str) -> tuple[frozenset[str], bool]:
+        """The classes where ``self.x`` in a method of the class may find ``x``, and whether
+        that is all.
+
+        ``self`` is an instance of the class or of a subclass, so the classes are the
+        class, its subclasses and the ancestors of each (a mixin beside the class in a
+        subclass's bases comes before the class's own bases). The answer is all unless a
+        foreign base other than an inert one, a class decorator or metaclass of the
+        project, or ``__getattr__``/``__getattribute__`` may supply attributes beyond
+        the classes' own definitions, or the hierarchy is too large to tell.
+        """
+        cached = self._scopes.get(class_id)
+        if cached is None:
+            ancestors, descendants, foreign = self.class_hierarchy(class_id)
+            classes = {class_id} | ancestors
+            for sub in descendants:
+                sub_ancestors, _, sub_foreign = self.class_hierarchy(sub)
+                classes |= sub_ancestors
+                classes.add(sub)
+                foreign = foreign or sub_foreign
+            closed = not foreign and len(classes) <= _SCOPE_LIMIT and all(map(self._closed_class, classes))
+            cached = self._scopes[class_id] = (frozenset(classes), closed)
+        return cached
+
+    def _closed_class(self, class_id: str) -> bool:
+        module, _, qualname = class_id.partition(":")
+        table = self.symbols.get(module, {})
+        sym = table.get(qualname)
+        return (
+            sym is not None
+            and all(d[-1] in _INERT_CLASS_DECORATORS for d in sym.decorators)
+            and (not sym.metaclass or sym.metaclass[-1] in _INERT_METACLASSES)
+            and f"{qualname}.__getattr__" not in table
+            and f"{qualname}.__getattribute__" not in table
+        )
+
     def is_unittest(self, class_id: str) -> bool:
         """A ``unittest.TestCase`` subclass (judged by the base's name, it is foreign)."""
         ancestors, _, _ = self.class_hierarchy(class_id)
@@ -537,7 +582,8 @@ class Project:
         return self.resolve_dotted((*parts, *rest))
 
     def attribute_in_hierarchy(self, class_id: str, attr: str, include_descendants: bool = True) -> set[str]:
-        """Definitions of ``attr`` in the class, its bases (and subclasses), memoised."""
+        """Definitions of ``attr`` in the class and its bases (with ``include_descendants``:
+        in every class of its ``self_scope``), memoised."""
         key = (class_id, attr, include_descendants)
         found = self._in_hierarchy.get(key)
         if found is None:
@@ -547,8 +593,10 @@ class Project:
         return found
 
     def _attribute_in_hierarchy(self, class_id: str, attr: str, include_descendants: bool) -> set[str]:
-        ancestors, descendants, _ = self.class_hierarchy(class_id)
-        classes = {class_id} | ancestors | (descendants if include_descendants else set())
+        if include_descendants:
+            classes: Iterable[str] = self.self_scope(class_id)[0]
+        else:
+            classes = {class_id} | self.class_hierarchy(class_id)[0]
         found = set()
         for cls in classes:
             module, _, qualname = cls.partition(":")
@@ -917,13 +965,25 @@ class _ModuleEdges:
         through the name node, whose edges are kept only for tests that reach the
         subclass; so does an attribute set on the instance or by a foreign base.
         """
+        project = self.project
         class_id = symbol_id(self.module, class_qualname)
-        own: set[str] = set()
-        every: set[str] = set()
-        if self.project.symbol(class_id) is not None:
-            own = self.project.attribute_in_hierarchy(class_id, attr, include_descendants=False)
-            every = self.project.attribute_in_hierarchy(class_id, attr, include_descendants=True)
+        if project.symbol(class_id) is None:
+            yield name_node(attr), EdgeKind.NAME
+            return
+        own = project.attribute_in_hierarchy(class_id, attr, include_descendants=False)
+        every = project.attribute_in_hierarchy(class_id, attr, include_descendants=True)
         for hit in sorted(own):
             yield hit, EdgeKind.INHERIT
-        if not own or every - own:
+        if every - own:
             yield name_node(attr), EdgeKind.NAME
+        elif not own:
+            classes, closed = project.self_scope(class_id)
+            if not closed:
+                yield name_node(attr), EdgeKind.NAME
+                return
+            # No class self can be an instance of defines attr: it is set on the instance
+            # or comes from an inert base (Enum.name), and reading it runs no code of the
+            # project. A definition of it deleted from one of those classes did run: the
+            # ids it had keep the edge.
+            for cls in sorted(classes):
+                yield f"{cls}.{attr}", EdgeKind.INHERIT

@@ -106,6 +106,12 @@ BADGE_TEXT = "tests/test_labels.py::test_badge_text"
 BADGE_NOT_LABEL = "tests/test_labels.py::test_badge_is_not_a_label"
 TOKEN_BY_DUNDER = "tests/test_labels.py::test_token_made_by_a_dunder"
 DESCRIBE_BADGE = "tests/test_labels.py::test_describe_badge"
+# tests/test_mixins.py
+FANCY_RENDER = "tests/test_mixins.py::test_fancy_render"
+BASE_RENDER = "tests/test_mixins.py::test_base_render"
+MODE_REPR = "tests/test_mixins.py::test_mode_repr_beside_a_tag"
+MODE_SHOUT = "tests/test_mixins.py::test_mode_shout"
+TAG_NAME = "tests/test_mixins.py::test_tag_name"
 # nested directories with their own conftest.py
 HOOKED_ONE = "tests/hooked/test_hooked.py::test_hooked_one"
 HOOKED_TWO = "tests/hooked/test_hooked.py::test_hooked_two"
@@ -125,11 +131,12 @@ ALL_TESTS = sorted(
         *(AREA_POSITIVE, SQUARE_AREA, WIDGET_PARTS, ASSEMBLY_WIDGETS, ASSEMBLY_NOTHING),
         *(OPEN_LITERAL, PATH_FILE, RESOURCES, GET_DATA, TITLE_DUCK, RECORD_LABEL),
         *(LABEL_TEXT, BADGE_TEXT, BADGE_NOT_LABEL, TOKEN_BY_DUNDER, DESCRIBE_BADGE),
+        *(FANCY_RENDER, BASE_RENDER, MODE_REPR, MODE_SHOUT, TAG_NAME),
         *(HOOKED_ONE, HOOKED_TWO, OVERRIDDEN_GREETING, EXTENDED_USER),
     ]
 )
-TEST_FUNCTIONS = 74  # node ids without parameters
-# (pytest runs 77 items: size, shape and side are parametrized twice each; see test_fixture_projects.py)
+TEST_FUNCTIONS = 79  # node ids without parameters
+# (pytest runs 82 items: size, shape and side are parametrized twice each; see test_fixture_projects.py)
 
 COMPUTED_IMPORT_NOTE = "dynamic import with a computed module name"
 
@@ -263,6 +270,29 @@ def test_object_made_by_a_dunder_method(dyn):
     dyn.replace("dyn/labels.py", "return str(self.value)", "return str(self.value).strip()")
 
     assert dyn.ids() == expect(TOKEN_BY_DUNDER)
+
+
+def test_self_attribute_found_in_a_mixin_of_a_subclass(dyn):
+    # Base.render calls self.template(): on a Fancy, FancyMixin.template comes first in
+    # the method resolution order, though FancyMixin is no base of Base.
+    dyn.replace("dyn/mixins.py", 'return "fancy"', 'return "fancier"')  # FancyMixin.template
+
+    assert dyn.ids() == expect(FANCY_RENDER)
+
+
+def test_self_attribute_that_no_class_of_the_hierarchy_defines(dyn):
+    # Mode.__repr__ reads self.name: Enum's, since neither Mode nor a subclass defines
+    # name. The test also holds a Tag, whose name property is not what it reads.
+    dyn.replace("dyn/mixins.py", 'return "tag"', 'return "TAG"')  # Tag.name
+
+    assert dyn.ids() == expect(TAG_NAME)
+
+
+def test_self_attribute_whose_definition_is_deleted(dyn):
+    # Mode.shout calls self.upper_name(), deleted: shout now fails.
+    dyn.replace("dyn/mixins.py", "    def upper_name(self):\n        return self.name.upper()\n", "")
+
+    assert dyn.ids() == expect(MODE_SHOUT)
 
 
 # -- decorators and registries -----------------------------------------------------------------
