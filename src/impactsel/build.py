@@ -134,7 +134,7 @@ def _patch(
     if used_names != old_used or escaped != old_escaped or added & used_names:
         dropped.add(snapshot.global_producer)
         overlay += [(snapshot.global_producer, e) for e in project.global_edges(used_names, escaped)]
-    tests = test_modules(project)
+    tests = test_modules(project, pytest)
     if len(tests) != len(snapshot.tests):
         logger.debug("graph: the snapshot does not match the project: built in full")
         return None
@@ -216,7 +216,7 @@ def _full(
         producer = len(sources)
         for edge in project.global_edges(used_names, escaped):
             yield producer, edge
-        parts.extend(collect_modules(project, pytest, test_modules(project), plugins))
+        parts.extend(collect_modules(project, pytest, test_modules(project, pytest), plugins))
         for j, collection in enumerate(parts):
             for edge in collection.shared:
                 yield producer + 1 + j, edge

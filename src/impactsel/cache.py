@@ -37,7 +37,7 @@ from impactsel.model import (
 logger = logging.getLogger(__name__)
 
 #: Bump when extraction output changes meaning: old entries are then ignored.
-SCHEMA = 26
+SCHEMA = 27
 _TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag created by impactsel.\n"
 
 
@@ -169,13 +169,14 @@ def _result_to_json(result: ExtractResult) -> Any:
         [_target(t) for t in result.imports],
         list(result.dynamic),
         result.interface,
+        list(result.doctests),
     ]
 
 
 def _result_from_json(data: Any) -> ExtractResult:
     if data[0] == "failure":
         return ParseFailure(str(data[1]), int(data[2]))
-    _, symbols, stars, all_names, imports, dynamic, interface = data
+    _, symbols, stars, all_names, imports, dynamic, interface, doctests = data
     return FileSymbols(
         symbols=tuple(_symbol_from_json(s) for s in symbols),
         star_imports=tuple(ImportTarget(*t) for t in stars),
@@ -183,6 +184,7 @@ def _result_from_json(data: Any) -> ExtractResult:
         imports=tuple(ImportTarget(*t) for t in imports),
         dynamic=tuple(dynamic),
         interface=str(interface),
+        doctests=tuple(doctests),
     )
 
 

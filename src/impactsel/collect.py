@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from impactsel.config import PytestSettings
+from impactsel.discover import is_doctest_file
 from impactsel.model import FileSymbols, NodeId, Role, SourceFile, Symbol, SymbolKind
 from impactsel.resolve import IMPLICIT, Edge, EdgeKind, Project, module_node, symbol_id
 
@@ -77,15 +78,18 @@ def collect(project: Project, pytest: PytestSettings) -> Collection:
     """Every test item of the project, with the symbols it depends on directly."""
     items: list[TestItem] = []
     shared: list[Edge] = []
-    for part in collect_modules(project, pytest, test_modules(project)):
+    for part in collect_modules(project, pytest, test_modules(project, pytest)):
         items.extend(part.items)
         shared.extend(part.shared)
     return Collection(items, shared)
 
 
-def test_modules(project: Project) -> list[SourceFile]:
-    """The test modules, in the order of their items."""
-    return sorted((s for s in project.files if s.role is Role.TEST), key=lambda s: s.path)
+def test_modules(project: Project, pytest: PytestSettings) -> list[SourceFile]:
+    """The modules that may hold test items, in the order of their items: the test
+    modules, and with ``--doctest-modules`` every module pytest collects doctests from."""
+    return sorted(
+        (s for s in project.files if s.role is Role.TEST or is_doctest_file(s.path, pytest)), key=lambda s: s.path
+    )
 
 
 def collect_modules(
@@ -100,12 +104,18 @@ def collect_modules(
     for source in sources:
         result = project.result(source)
         if not isinstance(result, FileSymbols):
-            # Unreadable test module: one item for the whole file, tied to its module node.
+            # Unreadable module: one item for the whole file, tied to its module node.
             item = TestItem(NodeId(str(source.path)), source.path, ((module_node(source.module), EdgeKind.TEST),))
             yield Collection([item], [])
             continue
+        doctests = result.doctests if is_doctest_file(source.path, pytest) else ()
+        if source.role is not Role.TEST and not doctests:
+            yield Collection([], [])
+            continue
         tests = _ModuleTests(project, pytest, fixtures, source, result)
-        items = list(tests.items())
+        items = list(tests.items()) if source.role is Role.TEST else []
+        if doctests:
+            items.append(tests.doctest_item(doctests))
         yield Collection(items, [Edge(tests.shared_node, used, kind) for used, kind in tests.shared.items()])
 
 
@@ -255,6 +265,21 @@ class _ModuleTests:
         for qualname, sym in self.table.items():
             if "." not in qualname and sym.kind is SymbolKind.CLASS:
                 yield from self._class_items(qualname, (qualname,))
+
+    def doctest_item(self, doctests: tuple[str, ...]) -> TestItem:
+        """The module's doctests, as one item: the file's path, which runs them all.
+
+        (pytest's own ids for them depend on what a decorator returns; a guessed id
+        that does not exist would make pytest run nothing.) They run the module's
+        top-level code, the code of their examples and whatever it prints the repr of.
+        """
+        deps: dict[str, EdgeKind] = {symbol_id(self.module, q): EdgeKind.TEST for q in doctests}
+        deps[module_node(self.module)] = EdgeKind.TEST
+        deps[self.shared_node] = EdgeKind.TEST
+        requested = ["doctest_namespace", *self.pytest.usefixtures, *self.module_requested]
+        for fixture_id in self._fixtures(requested, ()):
+            deps.setdefault(fixture_id, EdgeKind.FIXTURE)
+        return TestItem(NodeId(str(self.source.path)), self.source.path, tuple(deps.items()))
 
     def _class_items(self, qualname: str, path: tuple[str, ...]) -> Iterator[TestItem]:
         class_id = symbol_id(self.module, qualname)

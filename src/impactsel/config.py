@@ -112,9 +112,14 @@ class PytestSettings:
         return any(opt.startswith("--doctest-glob") for opt in self.addopts)
 
     @property
+    def doctest_modules(self) -> bool:
+        """pytest collects the doctests of Python modules (``--doctest-modules``)."""
+        return "--doctest-modules" in self.addopts
+
+    @property
     def imports_every_module(self) -> bool:
         """pytest itself may import any module: for doctests, or a plugin the project installs."""
-        return self.entry_point_plugin or self.doctest_files or "--doctest-modules" in self.addopts
+        return self.entry_point_plugin or self.doctest_files or self.doctest_modules
 
 
 @dataclass(frozen=True)

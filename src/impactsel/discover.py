@@ -42,6 +42,15 @@ def is_test_file(path: PurePosixPath, pytest: PytestSettings) -> bool:
     return any(_fnmatch_path(pattern, path) for pattern in pytest.python_files)
 
 
+def is_doctest_file(path: PurePosixPath, pytest: PytestSettings) -> bool:
+    """Whether pytest collects doctests from ``path`` (``--doctest-modules``, run without arguments)."""
+    if not pytest.doctest_modules or path.name in ("setup.py", "__main__.py") or not path.name.endswith(".py"):
+        return False
+    if pytest.testpaths and not any(_under(path, t) for t in pytest.testpaths):
+        return False
+    return not any(_ignored_dir(part, pytest) for part in path.parts[:-1])
+
+
 def module_name(path: PurePosixPath | str, packages: set[str]) -> str:
     """The name pytest's ``prepend`` mode gives a file: the package walk upwards.
 

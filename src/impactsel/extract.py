@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import doctest
 import gc
 import hashlib
 import re
@@ -106,6 +107,10 @@ _LITERALS = (
     cst.ListComp,
     cst.SetComp,
     cst.DictComp,
+)
+# Functions that read the docstring of what they are given.
+_DOC_READERS = frozenset(
+    {"getdoc", "help", "render_doc", "testmod", "DocTestFinder", "run_docstring_examples", "DocTestSuite"}
 )
 # Calls whose first two arguments are an object and the name of one of its attributes.
 _ATTRIBUTE_BY_NAME = frozenset({"getattr", "setattr", "hasattr", "delattr", "object"})
@@ -256,6 +261,7 @@ class _Walker:
         self._import_time = False
         self._import_sym: _Sym | None = None
         self._dynamic: list[str] = []
+        self._doctests: list[str] = []  #: the docstring symbols that hold examples
         #: ids of the Name and Attribute nodes that are the classes of a type test
         self._checked: set[int] = set()
         #: ids of the Attribute nodes that are assigned to
@@ -274,6 +280,7 @@ class _Walker:
             all_names=tuple(self._all) if self._all is not None else None,
             imports=tuple(dict.fromkeys(self._imports)),
             dynamic=tuple(dict.fromkeys(self._dynamic)),
+            doctests=tuple(dict.fromkeys(self._doctests)),
         )
         return dataclasses.replace(result, interface=interface_digest(result))
 
@@ -325,14 +332,62 @@ class _Walker:
         # not count as a change to the module's top-level code.
         body = list(node.body)
         if body and _is_docstring(body[0]):
-            doc = self._new_symbol("__doc__", SymbolKind.NAME, 1)
-            self._owner = doc
-            self._visit(body[0])
-            self._owner = self._module
+            self._docstring("__doc__", body[0], 1)
             body = body[1:]
         for stmt in body:
             self._visit(stmt)
         return False
+
+    def _suite(self, body: cst.BaseSuite, sym: _Sym | None) -> None:
+        """The body of a def; its docstring, if it has one, is a symbol of its own."""
+        if sym is None or not isinstance(body, cst.IndentedBlock) or not body.body or not _is_docstring(body.body[0]):
+            self._visit(body)
+            return
+        self._docstring(f"{sym.qualname}.__doc__", body.body[0], sym.line)
+        self._owner.tokens.append("suite")
+        for stmt in body.body[1:]:
+            self._visit(stmt)
+        self._owner.tokens.append(")")
+
+    def _docstring(self, qualname: str, stmt: cst.CSTNode, line: int) -> None:
+        """``<def>.__doc__``: the text is its code, and the code of its examples its references.
+
+        Only what reads docstrings (``f.__doc__``, ``inspect.getdoc``, ``help``) and the
+        doctests that pytest collects with ``--doctest-modules`` depend on it.
+        """
+        outer = self._owner
+        doc = self._owner = self._new_symbol(qualname, SymbolKind.NAME, line)
+        doc.body_depth = 2  # the examples' code is walked as the body of a function
+        self._visit(stmt)
+        text = stmt.body[0].value.evaluated_value  # type: ignore[attr-defined]
+        if isinstance(text, str) and ">>>" in text:
+            self._doctests.append(qualname)
+            self._examples(text)
+        self._owner = outer
+
+    def _examples(self, text: str) -> None:
+        """Walk the code of a docstring's examples as a function of the module.
+
+        doctest runs them with the module's globals: their names are looked up there.
+        An example that does not parse fails when it runs, whatever the change.
+        """
+        try:
+            examples = doctest.DocTestParser().get_examples(text)
+        except ValueError:
+            return  # badly indented: pytest reports the doctest as failing
+        sources = [e.source for e in examples]
+        tree = _parse_examples("".join(sources))
+        # doctest compiles each example apart: one that does not parse leaves the others.
+        parsed = [tree] if tree is not None else [t for t in map(_parse_examples, sources) if t is not None]
+        saved = self._scopes, self._def_index, self._symbol_level, self._import_time, self._class_stack
+        self._scopes, self._symbol_level, self._import_time, self._class_stack = [self._scopes[0]], False, False, []
+        try:
+            for function in parsed:
+                self._push(_Scope("function", qualname="", assigned=set()))
+                self._visit(function.body)
+                self._pop()
+        finally:
+            self._scopes, self._def_index, self._symbol_level, self._import_time, self._class_stack = saved
 
     def visit_If(self, node: cst.If) -> bool:
         # ``if __name__ == "__main__":`` never runs when tests import the module.
@@ -395,7 +450,7 @@ class _Walker:
         self._push(fscope)
         if sym is not None:
             sym.body_depth = len(self._scopes)
-        self._visit(node.body)
+        self._suite(node.body, sym)
         self._pop()
         self._leave_def(outer)
         return False
@@ -423,7 +478,7 @@ class _Walker:
         else:
             self._symbol_level = False
         self._push(_Scope("class", qualname=qualname))
-        self._visit(node.body)
+        self._suite(node.body, sym)
         self._pop()
         if sym is not None:
             self._class_stack.pop()
@@ -682,6 +737,8 @@ class _Walker:
                     # Decided at scope end: a function held in a local (a fixture, a local
                     # class) may be the project's, and then the call is in the graph.
                     self._scopes[-1].uses.append(_Use(chain, self._owner, escapes=handed))
+        if chain and chain[-1] in _DOC_READERS:
+            self._owner.refs.add(Ref(RefKind.ATTR, ("__doc__",)))  # help(x): x.__doc__, x of any type
         if chain and chain[-1] in ("usefixtures", "getfixturevalue"):
             self._owner.usefixtures.extend(s for s in (_string_arg(a) for a in node.args) if s)
         elif chain and chain[-1] in _MUTATORS and isinstance(node.func, cst.Attribute):
@@ -1040,6 +1097,17 @@ def _signature(node: cst.FunctionDef) -> str:
     if params.star_kwarg is not None:
         parts.append("**" + params.star_kwarg.name.value)
     return ("async " if node.asynchronous else "") + "sig:" + ",".join(parts)
+
+
+def _parse_examples(source: str) -> cst.FunctionDef | None:
+    """Doctest examples as the body of a function (``await`` allowed); None if they do not parse."""
+    lines = "".join("    " + line + "\n" for line in source.splitlines()) or "    pass\n"
+    try:
+        module = cst.parse_module("async def _():\n" + lines)
+    except Exception:  # a syntax error, or an input the native parser rejects
+        return None
+    function = module.body[0]
+    return function if isinstance(function, cst.FunctionDef) else None
 
 
 def _is_docstring(stmt: cst.CSTNode) -> bool:

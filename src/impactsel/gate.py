@@ -4,7 +4,7 @@ A changed symbol (added or modified) is *untested* when the reverse walk from it
 alone reaches no test item. What the gate does not ask tests for:
 
 * deleted symbols (nothing left to test), non-Python files;
-* imports (their users are what gets tested), the module docstring (``__doc__``),
+* imports (their users are what gets tested), docstrings (``__doc__``, ``f.__doc__``),
   the ``if __name__ == "__main__":`` block (``<main>``), and dunder names bound by
   assignment such as ``__all__`` or ``__version__`` (metadata, not behaviour);
 * test code: symbols in test files and ``conftest.py`` (a test is its own test).

@@ -104,6 +104,8 @@ class FileSymbols:
     imports: tuple[ImportTarget, ...] = ()  #: every top-level import (they run on import)
     dynamic: tuple[str, ...] = ()  #: reasons the analysis of this file is not sure
     interface: str = ""  #: ``interface_digest`` of the above ("": not computed)
+    #: the docstring symbols (``f.__doc__``, module ``__doc__``) that hold doctest examples
+    doctests: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,15 +225,19 @@ def symbol_fields(sym: Symbol, refs: tuple[Ref, ...]) -> list[object]:
 _OWN_CODE = frozenset({MODULE_QUALNAME, "<import>", "<main>"})
 
 
+def _is_doc(qualname: str) -> bool:
+    return qualname == "__doc__" or qualname.endswith(".__doc__")
+
+
 def interface_fields(sym: Symbol) -> list[object]:
     """What other modules can read of one symbol.
 
     A function's own references, and those of the module's top-level, import-time and
-    ``__main__`` code, are left out (but for the globals they write): only their own
-    module's resolution reads them.
+    ``__main__`` code and of doctest examples, are left out (but for the globals they
+    write): only their own module's resolution reads them.
     """
     refs = sym.refs
-    if sym.kind is SymbolKind.FUNCTION or sym.qualname in _OWN_CODE:
+    if sym.kind is SymbolKind.FUNCTION or sym.qualname in _OWN_CODE or _is_doc(sym.qualname):
         refs = tuple(r for r in refs if r.kind is RefKind.WRITE)
     return symbol_fields(sym, refs)
 

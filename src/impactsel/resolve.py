@@ -698,8 +698,8 @@ class _ModuleEdges:
                 yield Edge(here, node.partition(":")[0] + ":" + MODULE_QUALNAME, EdgeKind.IMPORT)
         members: dict[str, list[Symbol]] = defaultdict(list)
         for sym in self.result.symbols:
-            owner, _, _ = sym.qualname.rpartition(".")
-            if owner:
+            owner, _, last = sym.qualname.rpartition(".")
+            if owner and last != "__doc__":  # a class's docstring is read only through __doc__
                 members[owner].append(sym)
         for sym in self.result.symbols:
             user = symbol_id(module, sym.qualname)
@@ -856,8 +856,14 @@ class _ModuleEdges:
                 prefixes |= project.lookup(module, ref.chain[:end])
             for node in project.lookup(module, ref.chain[:1]):
                 yield node, EdgeKind.USES if _is_variable(project, node) else EdgeKind.CHECK
+            # On a function (f.__doc__ = ...) no setter of the project runs.
+            owners = [s.kind for t in project.lookup(module, ref.chain[:-1]) if (s := project.symbol(t)) is not None]
+            on_function = SymbolKind.FUNCTION in owners and all(
+                k in (SymbolKind.FUNCTION, SymbolKind.IMPORT) for k in owners
+            )
             for node in project.lookup(module, ref.chain) - prefixes:
-                yield node, EdgeKind.USES
+                if not (on_function and node.startswith("name:")):
+                    yield node, EdgeKind.USES
         elif kind is RefKind.ATTR:
             yield name_node(ref.chain[0]), EdgeKind.NAME
         elif kind is RefKind.SELF:

@@ -36,6 +36,7 @@ GREET_DIRECT = "tests/test_registry.py::test_greet_directly"
 DOUBLE = "tests/test_wrapping.py::test_double"
 DOUBLE_NAME = "tests/test_wrapping.py::test_double_keeps_its_name"
 TRIPLE = "tests/test_wrapping.py::test_triple"
+TRIPLE_SUMMARY = "tests/test_wrapping.py::test_summary_of_triple"
 # tests/test_temps.py
 FAHRENHEIT = "tests/test_temps.py::test_fahrenheit_property"
 KELVIN = "tests/test_temps.py::test_kelvin_cached_property"
@@ -121,7 +122,7 @@ EXTENDED_USER = "tests/extend/test_extend.py::test_extended_user"
 ALL_TESTS = sorted(
     [
         *(IMPL_PARAM, OTHER_PARAM, DUCK_FAKE, BOUND_CALLBACK, LAMBDA_CALLBACK, IMPL_NO_CALL, COMPUTED_GETATTR),
-        *(DISPATCH_GREET, DISPATCH_BYE, GREET_DIRECT, DOUBLE, DOUBLE_NAME, TRIPLE),
+        *(DISPATCH_GREET, DISPATCH_BYE, GREET_DIRECT, DOUBLE, DOUBLE_NAME, TRIPLE, TRIPLE_SUMMARY),
         *(FAHRENHEIT, KELVIN, FROM_FAHRENHEIT, CLAMP, DEFAULT_RETRIES, DEFAULT_HOSTS, DESCRIBE_EXPLICIT),
         *(RED_WARM, GREEN_VALUE, POINT_MANHATTAN, POINT_NO_DICT, META_TAGS, META_FILES, COUNTER_BUMP, COUNTER_STEP),
         *(RUN_ECHO, COUNT_DIRECT, REGISTRY_NAMES, SET_MODE, DEFAULT_MODE, RECORD, HISTORY_TUPLE),
@@ -135,8 +136,8 @@ ALL_TESTS = sorted(
         *(HOOKED_ONE, HOOKED_TWO, OVERRIDDEN_GREETING, EXTENDED_USER),
     ]
 )
-TEST_FUNCTIONS = 79  # node ids without parameters
-# (pytest runs 82 items: size, shape and side are parametrized twice each; see test_fixture_projects.py)
+TEST_FUNCTIONS = 80  # node ids without parameters
+# (pytest runs 83 items: size, shape and side are parametrized twice each; see test_fixture_projects.py)
 
 COMPUTED_IMPORT_NOTE = "dynamic import with a computed module name"
 
@@ -319,6 +320,14 @@ def test_functools_wraps_wrapper(dyn):
     dyn.replace("dyn/wrapping.py", "CALLS.append(fn.__name__)", "CALLS.append(fn.__qualname__)")
 
     assert dyn.ids() == expect(DOUBLE, DOUBLE_NAME)
+
+
+def test_docstring_is_read_only_by_what_reads_docstrings(dyn):
+    # summary(fn) reads inspect.getdoc(fn): of triple in the one test that hands it
+    # triple. test_triple runs triple, whose code did not change.
+    dyn.replace("dyn/wrapping.py", '"""Three times x."""', '"""Thrice x."""')
+
+    assert dyn.ids() == expect(TRIPLE_SUMMARY)
 
 
 def test_property(dyn):

@@ -710,22 +710,42 @@ def edits(draw):
         statement = draw(statements(depth=1, in_async=function["async"], size=1))[-1]
         edited = {**function, "body": [*body[:index], statement, *body[index:]]}
         how = f"statement inserted at {index}: {statement}"
-    return module, set_at(module, path, edited), qualname, how, not function["decorators"]
+    return module, set_at(module, path, edited), qualname, how, function, edited
+
+
+def split_docstring(body: list[dict]) -> tuple[str | None, list[dict]]:
+    """(the docstring, the other statements) of a function body."""
+    first = body[0] if body else None
+    if first is not None and first["kind"] == "expr" and first["value"][0] == "str":
+        return first["value"][1], body[1:]
+    return None, body
 
 
 @examples(50)
 @given(edit=edits())
 def test_editing_one_function_changes_that_function_only(edit):
-    old_model, new_model, qualname, how, undecorated = edit
+    old_model, new_model, qualname, how, function, edited = edit
     note(how)
     old = extracted(render(old_model, Layout()))
     new = extracted(render(new_model, Layout()))
 
     changed, reason = compare(PATH, "m", old, "m", new)
 
-    # An undecorated function is still bound to the function its def makes.
-    expected = ChangedSymbol(SymbolId(f"m:{qualname}"), ChangeCause.MODIFIED, PATH, binding_kept=undecorated)
-    assert (changed, reason) == ([expected], None)
+    # The function's docstring is a symbol of its own: an edit may change it alone, or
+    # (a statement put before it) turn it into code.
+    old_doc, old_code = split_docstring(function["body"])
+    new_doc, new_code = split_docstring(edited["body"])
+    expected = []
+    if old_code != new_code:
+        # An undecorated function is still bound to the function its def makes.
+        kept = not function["decorators"]
+        expected.append(ChangedSymbol(SymbolId(f"m:{qualname}"), ChangeCause.MODIFIED, PATH, binding_kept=kept))
+    if old_doc != new_doc:
+        cause = ChangeCause.MODIFIED
+        if old_doc is None or new_doc is None:
+            cause = ChangeCause.ADDED if old_doc is None else ChangeCause.DELETED
+        expected.append(ChangedSymbol(SymbolId(f"m:{qualname}.__doc__"), cause, PATH))
+    assert (sorted(changed, key=lambda c: c.id), reason) == (expected, None)
 
 
 # -- (c) layout changes nothing ----------------------------------------------------------------------------
