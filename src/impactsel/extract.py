@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 import libcst as cst
 
 from impactsel.model import (
+    DOCTEST,
     LOADS_CODE,
     MODULE_QUALNAME,
     ExtractResult,
@@ -350,23 +351,29 @@ class _Walker:
         self._owner.tokens.append(")")
 
     def _docstring(self, qualname: str, stmt: cst.CSTNode, line: int) -> None:
-        """``<def>.__doc__``: the text is its code, and the code of its examples its references.
-
-        Only what reads docstrings (``f.__doc__``, ``inspect.getdoc``, ``help``) and the
-        doctests that pytest collects with ``--doctest-modules`` depend on it.
-        """
+        """``<def>.__doc__``, the text, read by what reads docstrings (``f.__doc__``,
+        ``inspect.getdoc``, ``help``); and when it holds examples, ``<def>.<doctest>``:
+        the same text, and the code of the examples as its references (the doctests
+        that pytest collects with ``--doctest-modules`` run it)."""
         outer = self._owner
         doc = self._owner = self._new_symbol(qualname, SymbolKind.NAME, line)
-        doc.body_depth = 2  # the examples' code is walked as the body of a function
         self._visit(stmt)
-        text = stmt.body[0].value.evaluated_value  # type: ignore[attr-defined]
+        try:
+            text = stmt.body[0].value.evaluated_value  # type: ignore[attr-defined]
+        except Exception:  # an escape Python rejects (``"\N{NO SUCH NAME}"``): the file does not compile
+            text = None
         if isinstance(text, str) and ">>>" in text:
-            self._doctests.append(qualname)
-            self._examples(text)
+            examples = self._owner = self._new_symbol(qualname[: -len("__doc__")] + DOCTEST, SymbolKind.NAME, line)
+            examples.tokens = doc.tokens[:]
+            examples.body_depth = 2  # the examples' code is walked as the body of a function
+            if self._examples(text):
+                self._doctests.append(examples.qualname)
+            else:
+                self._syms.remove(examples)
         self._owner = outer
 
-    def _examples(self, text: str) -> None:
-        """Walk the code of a docstring's examples as a function of the module.
+    def _examples(self, text: str) -> bool:
+        """Walk the code of a docstring's examples as a function of the module; False if it has none.
 
         doctest runs them with the module's globals: their names are looked up there.
         An example that does not parse fails when it runs, whatever the change.
@@ -374,20 +381,22 @@ class _Walker:
         try:
             examples = doctest.DocTestParser().get_examples(text)
         except ValueError:
-            return  # badly indented: pytest reports the doctest as failing
+            return True  # badly indented: pytest reports the doctest as failing
         sources = [e.source for e in examples]
         tree = _parse_examples("".join(sources))
-        # doctest compiles each example apart: one that does not parse leaves the others.
-        parsed = [tree] if tree is not None else [t for t in map(_parse_examples, sources) if t is not None]
+        if tree is None:
+            # doctest compiles each example apart: one that does not parse leaves the others.
+            tree = _parse_examples("".join(s for s in sources if _parse_examples(s) is not None))
         saved = self._scopes, self._def_index, self._symbol_level, self._import_time, self._class_stack
         self._scopes, self._symbol_level, self._import_time, self._class_stack = [self._scopes[0]], False, False, []
         try:
-            for function in parsed:
+            if tree is not None:
                 self._push(_Scope("function", qualname="", assigned=set()))
-                self._visit(function.body)
+                self._visit(tree.body)
                 self._pop()
         finally:
             self._scopes, self._def_index, self._symbol_level, self._import_time, self._class_stack = saved
+        return bool(examples)
 
     def visit_If(self, node: cst.If) -> bool:
         # ``if __name__ == "__main__":`` never runs when tests import the module.
@@ -1111,12 +1120,15 @@ def _parse_examples(source: str) -> cst.FunctionDef | None:
 
 
 def _is_docstring(stmt: cst.CSTNode) -> bool:
-    return (
-        isinstance(stmt, cst.SimpleStatementLine)
-        and len(stmt.body) == 1
-        and isinstance(stmt.body[0], cst.Expr)
-        and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
-    )
+    """A string literal alone as a statement (an f-string in it makes it code that runs)."""
+    if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Expr)):
+        return False
+    value = stmt.body[0].value
+    while isinstance(value, cst.ConcatenatedString):
+        if not isinstance(value.left, cst.SimpleString):
+            return False
+        value = value.right
+    return isinstance(value, cst.SimpleString)
 
 
 def _is_main_guard(test: cst.BaseExpression) -> bool:

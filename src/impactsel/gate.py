@@ -4,9 +4,10 @@ A changed symbol (added or modified) is *untested* when the reverse walk from it
 alone reaches no test item. What the gate does not ask tests for:
 
 * deleted symbols (nothing left to test), non-Python files;
-* imports (their users are what gets tested), docstrings (``__doc__``, ``f.__doc__``),
-  the ``if __name__ == "__main__":`` block (``<main>``), and dunder names bound by
-  assignment such as ``__all__`` or ``__version__`` (metadata, not behaviour);
+* imports (their users are what gets tested), docstrings and their examples
+  (``f.__doc__``, ``f.<doctest>``), the ``if __name__ == "__main__":`` block (``<main>``),
+  and dunder names bound by assignment such as ``__all__`` or ``__version__``
+  (metadata, not behaviour);
 * test code: symbols in test files and ``conftest.py`` (a test is its own test).
 
 When every test is selected (``run_all``), every changed symbol counts as
@@ -25,10 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from impactsel.collect import TEST_PREFIX
-from impactsel.model import ChangeCause, ChangedSymbol, Role, SymbolKind
+from impactsel.model import DOCTEST, ChangeCause, ChangedSymbol, Role, SymbolKind
 from impactsel.pipeline import Analysis
 
-_SKIPPED_QUALNAMES = frozenset({"__doc__", "<main>"})
+_SKIPPED_QUALNAMES = frozenset({"__doc__", "<main>", DOCTEST})
 _CHECKED_CAUSES = frozenset({ChangeCause.ADDED, ChangeCause.MODIFIED})
 
 
@@ -89,7 +90,8 @@ def summary(result: GateResult) -> str:
 
 def _is_checked(analysis: Analysis, changed: ChangedSymbol, role: Role | None) -> bool:
     qualname = changed.id.partition(":")[2]
-    if changed.cause not in _CHECKED_CAUSES or qualname in _SKIPPED_QUALNAMES or role is not Role.SOURCE:
+    last = qualname.rpartition(".")[2]
+    if changed.cause not in _CHECKED_CAUSES or last in _SKIPPED_QUALNAMES or role is not Role.SOURCE:
         return False
     symbol = analysis.project.symbol(changed.id)
     if symbol is None:  # cannot tell its kind: ask for a test

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 NAME_PREFIX = "name:"
 MODULE_SUFFIX = ":<module>"
 TEST_NODE_PREFIX = "test:"
+DOC_SUFFIX = ".__doc__"
 
 
 class SymbolGraph:
@@ -145,6 +146,22 @@ class SymbolGraph:
         # With the test nodes known, stop as soon as every one of them is reached.
         pending = None if tests is None else {t for t in tests if t not in reached}
         holders: dict[str, set[str]] = {}  # guard -> the tests that reach it (each walked once)
+
+        def able(definition: str) -> set[str]:
+            """The tests that can hold an object whose attribute ``definition`` is."""
+            owner = guard(definition)
+            key = owner
+            if definition.endswith(DOC_SUFFIX) and "." in owner.partition(":")[2]:
+                # A method's docstring, read as obj.m.__doc__: who holds an instance of
+                # the class and reaches the method (or an attribute of its name).
+                key = owner + DOC_SUFFIX
+                if key not in holders:
+                    users = self.find_upstream([owner])
+                    holders[key] = {n for n in able(owner) if n in users}
+            elif key not in holders:
+                holders[key] = {n for n in self._guard_walk(owner) if n.startswith(TEST_NODE_PREFIX)}
+            return holders[key]
+
         for name, definitions in sorted(conditional.items()):
             if pending is not None and not pending:
                 break
@@ -152,12 +169,9 @@ class SymbolGraph:
             candidates = [n for n in from_name if n.startswith(TEST_NODE_PREFIX) and n not in reached]
             if not candidates:
                 continue  # every test this name leads to is selected already: no guard to walk
-            guards = sorted({guard(d) for d in definitions})
-            for g in guards:
-                if g not in holders:
-                    holders[g] = {n for n in self._guard_walk(g) if n.startswith(TEST_NODE_PREFIX)}
+            able_sets = [able(d) for d in sorted(definitions)]
             for node in candidates:
-                if not guards or any(node in holders[g] for g in guards):
+                if not able_sets or any(node in tests_able for tests_able in able_sets):
                     self._adopt(reached, from_name, node, name, min(definitions) if definitions else None)
                     if pending is not None:
                         pending.discard(node)

@@ -19,6 +19,8 @@ SymbolId = NewType("SymbolId", str)
 NodeId = NewType("NodeId", str)
 
 MODULE_QUALNAME = "<module>"
+#: The symbol of the examples in a docstring (``f.<doctest>``; the module's: ``<doctest>``)
+DOCTEST = "<doctest>"
 
 
 class SymbolKind(str, enum.Enum):
@@ -104,7 +106,7 @@ class FileSymbols:
     imports: tuple[ImportTarget, ...] = ()  #: every top-level import (they run on import)
     dynamic: tuple[str, ...] = ()  #: reasons the analysis of this file is not sure
     interface: str = ""  #: ``interface_digest`` of the above ("": not computed)
-    #: the docstring symbols (``f.__doc__``, module ``__doc__``) that hold doctest examples
+    #: the symbols of the doctest examples in docstrings (``f.<doctest>``, ``<doctest>``)
     doctests: tuple[str, ...] = ()
 
 
@@ -225,8 +227,8 @@ def symbol_fields(sym: Symbol, refs: tuple[Ref, ...]) -> list[object]:
 _OWN_CODE = frozenset({MODULE_QUALNAME, "<import>", "<main>"})
 
 
-def _is_doc(qualname: str) -> bool:
-    return qualname == "__doc__" or qualname.endswith(".__doc__")
+def _is_doctest(qualname: str) -> bool:
+    return qualname == DOCTEST or qualname.endswith("." + DOCTEST)
 
 
 def interface_fields(sym: Symbol) -> list[object]:
@@ -237,7 +239,7 @@ def interface_fields(sym: Symbol) -> list[object]:
     write): only their own module's resolution reads them.
     """
     refs = sym.refs
-    if sym.kind is SymbolKind.FUNCTION or sym.qualname in _OWN_CODE or _is_doc(sym.qualname):
+    if sym.kind is SymbolKind.FUNCTION or sym.qualname in _OWN_CODE or _is_doctest(sym.qualname):
         refs = tuple(r for r in refs if r.kind is RefKind.WRITE)
     return symbol_fields(sym, refs)
 

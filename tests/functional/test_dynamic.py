@@ -37,6 +37,9 @@ DOUBLE = "tests/test_wrapping.py::test_double"
 DOUBLE_NAME = "tests/test_wrapping.py::test_double_keeps_its_name"
 TRIPLE = "tests/test_wrapping.py::test_triple"
 TRIPLE_SUMMARY = "tests/test_wrapping.py::test_summary_of_triple"
+METHOD_SUMMARY = "tests/test_wrapping.py::test_summary_of_a_method"
+SUMMARY_BESIDE = "tests/test_wrapping.py::test_summary_beside_a_greeter"
+GREET_ALL = "tests/test_wrapping.py::test_greet_all"
 # tests/test_temps.py
 FAHRENHEIT = "tests/test_temps.py::test_fahrenheit_property"
 KELVIN = "tests/test_temps.py::test_kelvin_cached_property"
@@ -122,7 +125,8 @@ EXTENDED_USER = "tests/extend/test_extend.py::test_extended_user"
 ALL_TESTS = sorted(
     [
         *(IMPL_PARAM, OTHER_PARAM, DUCK_FAKE, BOUND_CALLBACK, LAMBDA_CALLBACK, IMPL_NO_CALL, COMPUTED_GETATTR),
-        *(DISPATCH_GREET, DISPATCH_BYE, GREET_DIRECT, DOUBLE, DOUBLE_NAME, TRIPLE, TRIPLE_SUMMARY),
+        *(DISPATCH_GREET, DISPATCH_BYE, GREET_DIRECT, DOUBLE, DOUBLE_NAME, TRIPLE),
+        *(TRIPLE_SUMMARY, METHOD_SUMMARY, SUMMARY_BESIDE, GREET_ALL),
         *(FAHRENHEIT, KELVIN, FROM_FAHRENHEIT, CLAMP, DEFAULT_RETRIES, DEFAULT_HOSTS, DESCRIBE_EXPLICIT),
         *(RED_WARM, GREEN_VALUE, POINT_MANHATTAN, POINT_NO_DICT, META_TAGS, META_FILES, COUNTER_BUMP, COUNTER_STEP),
         *(RUN_ECHO, COUNT_DIRECT, REGISTRY_NAMES, SET_MODE, DEFAULT_MODE, RECORD, HISTORY_TUPLE),
@@ -136,8 +140,8 @@ ALL_TESTS = sorted(
         *(HOOKED_ONE, HOOKED_TWO, OVERRIDDEN_GREETING, EXTENDED_USER),
     ]
 )
-TEST_FUNCTIONS = 80  # node ids without parameters
-# (pytest runs 83 items: size, shape and side are parametrized twice each; see test_fixture_projects.py)
+TEST_FUNCTIONS = 83  # node ids without parameters
+# (pytest runs 86 items: size, shape and side are parametrized twice each; see test_fixture_projects.py)
 
 COMPUTED_IMPORT_NOTE = "dynamic import with a computed module name"
 
@@ -323,11 +327,20 @@ def test_functools_wraps_wrapper(dyn):
 
 
 def test_docstring_is_read_only_by_what_reads_docstrings(dyn):
-    # summary(fn) reads inspect.getdoc(fn): of triple in the one test that hands it
+    # summary(fn) reads inspect.getdoc(fn): of triple in the two tests that hand it
     # triple. test_triple runs triple, whose code did not change.
     dyn.replace("dyn/wrapping.py", '"""Three times x."""', '"""Thrice x."""')
 
-    assert dyn.ids() == expect(TRIPLE_SUMMARY)
+    assert dyn.ids() == expect(TRIPLE_SUMMARY, SUMMARY_BESIDE)
+
+
+def test_method_docstring_is_read_by_who_holds_the_method(dyn):
+    # obj.greet.__doc__: a test that holds a Greeter but never reaches greet cannot read
+    # it (greet_all calls .greet on objects of unknown type, and a test that does not run
+    # greet_all holds a Greeter).
+    dyn.replace("dyn/wrapping.py", '"""Say hello."""', '"""Greet."""')
+
+    assert dyn.ids() == expect(METHOD_SUMMARY)
 
 
 def test_property(dyn):

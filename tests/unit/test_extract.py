@@ -275,6 +275,69 @@ def test_a_code_edit_changes_the_fingerprint_of_its_symbol_only(old, new, expect
     assert changed(MODULE, MODULE.replace(old, new)) == expected
 
 
+def test_docstrings_are_symbols_of_their_own():
+    old = """
+        def f(x):
+            \"\"\"Twice x.\"\"\"
+            return 2 * x
+
+
+        class C:
+            \"\"\"A class.\"\"\"
+
+            def m(self):
+                \"\"\"A method.\"\"\"
+                return 1
+        """
+    new = old.replace("Twice", "Double").replace("A class", "The class").replace("A method", "The method")
+
+    assert changed(old, new) == {"f.__doc__", "C.__doc__", "C.m.__doc__"}
+    assert parse(new).doctests == ()
+
+
+def test_a_string_with_an_f_string_in_it_is_code():
+    result = parse("""
+        def f():
+            "a" f"{LIMIT}"
+        """)
+
+    assert [s.qualname for s in result.symbols] == ["<module>", "f"]
+    assert refs(result, "f", RefKind.GLOBAL) == {("LIMIT",)}
+
+
+def test_doctest_examples_are_code_of_the_docstring():
+    result = parse('''
+        def f(x):
+            """Twice x.
+
+            >>> from pkg.other import ONE
+            >>> f(ONE)
+            2
+            >>> print helper(1)
+            >>> y = f(3)
+            >>> y.bit_length()
+            3
+            """
+            return 2 * x
+
+
+        def g():
+            """No examples: a >>> in the text."""
+
+
+        def h(obj):
+            return inspect.getdoc(obj)
+        ''')
+
+    assert result.doctests == ("f.<doctest>",)
+    # The example that does not parse (Python 2's print) names nothing; y is local to the examples.
+    assert refs(result, "f.<doctest>", RefKind.GLOBAL) == {("f",)}
+    assert refs(result, "f.<doctest>", RefKind.IMPORT) == {("pkg", "other", "ONE")}
+    assert symbol(result, "f.__doc__").refs == ()  # the text: reading it runs no example
+    assert refs(result, "f", RefKind.GLOBAL) == set()
+    assert refs(result, "h", RefKind.ATTR) >= {("__doc__",)}
+
+
 def test_a_string_literal_is_code():
     assert changed('X = "a  b"\n', 'X = "a b"\n') == {"X"}
     assert changed('X = "a"\n', "X = b'a'\n") == {"X"}
