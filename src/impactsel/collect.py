@@ -18,7 +18,7 @@ from pathlib import PurePosixPath
 
 from impactsel.config import PytestSettings
 from impactsel.discover import is_doctest_file
-from impactsel.model import FileSymbols, NodeId, Role, SourceFile, Symbol, SymbolKind
+from impactsel.model import DOCTEST, FileSymbols, NodeId, Role, SourceFile, Symbol, SymbolKind
 from impactsel.resolve import IMPLICIT, Edge, EdgeKind, Project, module_node, symbol_id
 
 TEST_PREFIX = "test:"
@@ -240,7 +240,7 @@ class _ModuleTests:
         deps[symbol_id(self.module, "<import>")] = EdgeKind.TEST
         deps[IMPLICIT] = EdgeKind.NAME  # repr(), ==, iteration on whatever objects it holds
         for qualname, sym in self.table.items():
-            if "." not in qualname and sym.kind in (SymbolKind.NAME, SymbolKind.IMPORT):
+            if "." not in qualname and sym.kind in (SymbolKind.NAME, SymbolKind.IMPORT) and qualname != DOCTEST:
                 deps.setdefault(symbol_id(self.module, qualname), EdgeKind.TEST)
         for name in (*_MODULE_SETUP, "pytestmark"):
             sym = self.table.get(name)

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from impactsel.model import (
+    DOCTEST,
     LOADS_CODE,
     MODULE_QUALNAME,
     ExtractResult,
@@ -538,7 +539,7 @@ class Project:
         """Every top-level name of a module, star-imported ones included."""
         if module in seen:
             return set()
-        found = {symbol_id(module, q) for q in self.symbols.get(module, {}) if "." not in q}
+        found = {symbol_id(module, q) for q in self.symbols.get(module, {}) if "." not in q and q != DOCTEST}
         for star in self._star_imports(module):
             source = self._absolute(module, star)
             for candidate in self.sources(source):
@@ -699,11 +700,13 @@ class _ModuleEdges:
         members: dict[str, list[Symbol]] = defaultdict(list)
         for sym in self.result.symbols:
             owner, _, last = sym.qualname.rpartition(".")
-            if owner and last != "__doc__":  # a class's docstring is read only through __doc__
+            if owner and last not in ("__doc__", DOCTEST):  # a class's docstring is read through __doc__ only
                 members[owner].append(sym)
         for sym in self.result.symbols:
             user = symbol_id(module, sym.qualname)
-            if sym.qualname not in (MODULE_QUALNAME, "<main>", "__doc__", "<import>"):
+            last = sym.qualname.rpartition(".")[2]
+            if sym.qualname not in (MODULE_QUALNAME, "<main>", "<import>") and last not in ("__doc__", DOCTEST):
+                # (A docstring's text needs no code to run; a doctest uses the module node itself.)
                 yield Edge(user, here, EdgeKind.MODULE)
             out: list[Edge] = []
             checked: list[str] = []

@@ -76,3 +76,24 @@ def test_doctests_pytest_does_not_collect(git_repo, config):
     repo.replace("mylib/greet.py", 'return f"hello {name}"', 'return "hello " + name')
 
     assert repo.ids() == sorted([HELLO, HELLO_INNER])
+
+
+def test_a_docstring_does_not_run_its_module(git_repo):
+    # Task.run runs when mylib.boot is imported (its top-level code calls make().run()).
+    # test_summary reads the docstring of a Task (none), never imports mylib.boot, and
+    # holds a Task: the text of boot's docstrings cannot depend on what boot runs.
+    repo = git_repo("plain")
+    files = {
+        "mylib/tasks.py": 'class Task:\n    def run(self):\n        return "ran"\n\n\ndef make():\n    return Task()\n',
+        "mylib/boot.py": 'from mylib.tasks import make\n\nmake().run()\n\n\ndef helper():\n    """Helps."""\n',
+        "mylib/docs.py": "def summary(fn):\n    return fn.__doc__\n",
+        "tests/test_boot.py": "import mylib.boot\n\n\ndef test_boot():\n    assert mylib.boot.helper() is None\n",
+        "tests/test_docs.py": "from mylib.docs import summary\nfrom mylib.tasks import Task\n\n\n"
+        "def test_summary():\n    assert summary(Task) is None\n",
+    }
+    for path, text in files.items():
+        repo.write(path, text)
+    repo.commit("boot")
+    repo.replace("mylib/tasks.py", 'return "ran"', 'return "done"')
+
+    assert repo.ids() == ["tests/test_boot.py::test_boot"]
