@@ -37,7 +37,7 @@ from impactsel.model import (
 logger = logging.getLogger(__name__)
 
 #: Bump when extraction output changes meaning: old entries are then ignored.
-SCHEMA = 27
+SCHEMA = 28
 _TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag created by impactsel.\n"
 
 
