@@ -11,6 +11,7 @@ does not match is treated as a miss and rewritten.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -44,8 +45,21 @@ _TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache dire
 def content_key(data: bytes) -> str:
     """The cache key of one file's bytes (with the extractor's version mixed in)."""
     digest = hashlib.blake2b(data, digest_size=16)
-    digest.update(f"\0{__version__}\0{SCHEMA}".encode())
+    digest.update(f"\0{code_version('extract.py', 'model.py', 'cache.py')}\0{SCHEMA}".encode())
     return digest.hexdigest()
+
+
+@functools.cache
+def code_version(*modules: str) -> str:
+    """impactsel's version and a digest of the code of ``modules`` (all of it when none
+    is named): an install of other code under the same version number (from a branch)
+    reads no entry that code made."""
+    digest = hashlib.blake2b(digest_size=8)
+    package = Path(__file__).parent
+    for path in sorted(package / m for m in modules) if modules else sorted(package.glob("*.py")):
+        with contextlib.suppress(OSError):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return f"{__version__}+{digest.hexdigest()}"
 
 
 class Cache:

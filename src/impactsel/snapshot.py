@@ -37,8 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from impactsel import __version__
-from impactsel.cache import SCHEMA, atomic_write
+from impactsel.cache import SCHEMA, atomic_write, code_version
 from impactsel.config import PytestSettings
 from impactsel.graph import KIND_CODES, PackedEdges
 from impactsel.model import SourceFile
@@ -101,7 +100,7 @@ def layout_key(sources: Sequence[SourceFile], known_modules: Iterable[str], pyte
     """
     present = {name for s in sources for name in (s.module, *s.aliases)}
     layout = [
-        __version__,
+        code_version(),
         SCHEMA,
         sys.byteorder,
         [[str(s.path), s.module, list(s.aliases), s.role.value] for s in sources],
@@ -143,7 +142,7 @@ def _encode(snapshot: Snapshot) -> list[memoryview]:
     edges = snapshot.edges
     header = {
         "schema": SCHEMA,
-        "version": __version__,
+        "version": code_version(),
         "key": snapshot.key,
         "nodes": edges.nodes,
         "modules": [
@@ -201,7 +200,7 @@ def _decode(raw: bytes, key: str) -> Snapshot | None:
         if at != len(body):
             return None
         header: dict[str, Any] = json.loads(bytes(blocks[0]))
-        if header["schema"] != SCHEMA or header["version"] != __version__ or header["key"] != key:
+        if header["schema"] != SCHEMA or header["version"] != code_version() or header["key"] != key:
             return None
         offsets, users, kinds, producers = (array(t) for t in "IIBI")
         for arr, block in zip((offsets, users, kinds, producers), blocks[1:5], strict=True):
