@@ -240,7 +240,12 @@ class _ModuleTests:
         deps[symbol_id(self.module, "<import>")] = EdgeKind.TEST
         deps[IMPLICIT] = EdgeKind.NAME  # repr(), ==, iteration on whatever objects it holds
         for qualname, sym in self.table.items():
-            if "." not in qualname and sym.kind in (SymbolKind.NAME, SymbolKind.IMPORT) and qualname != DOCTEST:
+            if "." in qualname or qualname == DOCTEST:
+                continue
+            # An import from another distribution or the standard library works or not
+            # whatever the change (the environment's business, as in source modules):
+            # the tests that use the name depend on it, not the whole module.
+            if sym.kind is SymbolKind.NAME or (sym.kind is SymbolKind.IMPORT and self._imports_project_code(sym)):
                 deps.setdefault(symbol_id(self.module, qualname), EdgeKind.TEST)
         for name in (*_MODULE_SETUP, "pytestmark"):
             sym = self.table.get(name)
@@ -255,6 +260,16 @@ class _ModuleTests:
         for hook in self.session_wide:
             deps.setdefault(hook, EdgeKind.TEST)
         return deps
+
+    def _imports_project_code(self, sym: Symbol) -> bool:
+        """An import that binds (or may bind) code of the project."""
+        for target in sym.targets or (None,):
+            if target is None or target.level:
+                return True
+            parts = self.project.import_parts(self.module, target)
+            if not parts or parts[0] in self.project.top_packages:
+                return True
+        return False
 
     def items(self) -> Iterator[TestItem]:
         for qualname, sym in self.table.items():

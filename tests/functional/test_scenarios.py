@@ -193,6 +193,16 @@ def test_src_layout_deleted_method_still_called_on_an_unknown_receiver(git_repo)
     assert repo.ids() == expect(IT_COUNTS)
 
 
+def test_flat_import_from_the_standard_library_added_to_a_test_module(git_repo):
+    # Only the new check uses Fraction: the module's other checks do not depend on it.
+    repo = git_repo("flat")
+    path = "tests/check_core.py"
+    repo.replace(path, "from calc.core import", "from fractions import Fraction\n\nfrom calc.core import")
+    repo.write(path, repo.read(path) + "\n\ndef check_halves():\n    assert add(Fraction(1, 2), Fraction(1, 2)) == 1\n")
+
+    assert repo.ids() == expect("tests/check_core.py::check_halves")
+
+
 def test_src_layout_deleted_module_still_imported_by_a_test(git_repo):
     repo = git_repo("srclayout")
     repo.delete("src/shop/checkout.py")
