@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +40,8 @@ class Built:
     items: list[TestItem]
     failures: dict[SourceFile, str]  #: modules that could not be analysed, and why
     dynamic: dict[SourceFile, tuple[str, ...]]  #: modules whose analysis is not sure, and why
+    #: the modules whose code may mention one of some names (more is fine, never fewer)
+    mentioning: Callable[[set[str]], list[SourceFile]]
 
 
 def build(
@@ -164,7 +166,11 @@ def _patch(
         len(dirty),
         f" (added: {', '.join(sorted(added))})" if added else "",
     )
-    return Built(project, graph, items, failures, dynamic)
+
+    def mentioning(names: set[str]) -> list[SourceFile]:
+        return [sources[i] for i in sorted(snapshot.modules_mentioning(names) | dropped) if i < len(sources)]
+
+    return Built(project, graph, items, failures, dynamic, mentioning)
 
 
 def _full(
@@ -238,7 +244,11 @@ def _full(
     )
     unimportable = unimportable_modules(sources, [f.reaches for f in facts], plugins, pytest)
     graph = SymbolGraph(edges, set(), (), unimportable)
-    return Built(project, graph, items, failures, dynamic), snapshot
+
+    def mentioning(names: set[str]) -> list[SourceFile]:
+        return [sources[i] for i in sorted({i for name in names for i in mentions.get(name, ())})]
+
+    return Built(project, graph, items, failures, dynamic, mentioning), snapshot
 
 
 def unimportable_modules(

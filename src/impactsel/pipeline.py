@@ -11,7 +11,7 @@ from __future__ import annotations
 import fnmatch
 import gc
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
@@ -111,7 +111,7 @@ def _analyse(settings: Settings) -> Analysis:
     kept = [c.id for c in changed if c.binding_kept]
     reached = graph.find_affected(seeds, owner_guard, (TEST_PREFIX + item.nodeid for item in items), kept)
     notes += _dynamic_notes(built.dynamic, reached, changed)
-    _fail_to_import(reached, graph, items, project, changed)
+    _fail_to_import(reached, graph, items, project, changed, built.mentioning)
     selected = _selected(items, reached, graph, settings)
     selected = _declared(selected, items, project, graph, file_changes, settings)
     selection = Selection(
@@ -349,17 +349,29 @@ def _fail_to_import(
     items: list[TestItem],
     project: Project,
     changed: list[ChangedSymbol],
+    mentioning: Callable[[set[str]], list[SourceFile]],
 ) -> None:
     """A test module that needs a deleted name at import time fails as a whole.
 
     When a deleted symbol reaches a class, a module-level name or an import of a
     test module (a base class, ``from m import gone``), every test in that module is
     affected, not only the ones that use the class: the module no longer imports.
+    A module whose own top-level import binds a deleted name fails to import too,
+    and so does every module that imports it.
     """
     deleted = [c.id for c in changed if c.cause is ChangeCause.DELETED]
     if not deleted:
         return
-    broken = graph.find_upstream(deleted)
+    gone = set(deleted)
+    seeds = list(deleted)
+    for source in mentioning({d.partition(":")[2] for d in deleted if "." not in d.partition(":")[2]}):
+        table = project.symbols.get(source.module, {})
+        if any(
+            sym.kind is SymbolKind.IMPORT and "." not in qualname and project.lookup(source.module, (qualname,)) & gone
+            for qualname, sym in table.items()
+        ):
+            seeds.append(module_node(source.module))
+    broken = graph.find_upstream(seeds)
     modules = {source.path: source.module for source in project.files}
     needs: dict[str, str | None] = {}  # test module -> a symbol of it a deletion breaks
     for path in {item.path for item in items}:

@@ -62,6 +62,10 @@ _INERT_METACLASSES = frozenset({"ABCMeta", "EnumMeta", "EnumType", "type"})
 _SCOPE_LIMIT = 64
 
 
+#: Attributes of a function or class that are data about its definition, not its code.
+_METADATA = frozenset({"__doc__", "__name__", "__qualname__", "__module__"})
+
+
 def _is_inert_base(base: tuple[str, ...]) -> bool:
     last = base[-1]
     return last in _INERT_BASES or last.endswith(("Error", "Exception", "Warning"))
@@ -844,6 +848,13 @@ class _ModuleEdges:
         project, module = self.project, self.module
         kind = ref.kind
         if kind is RefKind.GLOBAL:
+            if len(ref.chain) > 1 and ref.chain[-1] in _METADATA:
+                # f.__doc__, C.__name__: the docstring's text, or what f is bound to; no
+                # code of f runs (a deleted or rebound f still reaches the reader).
+                bound = project.lookup(module, ref.chain[:-1])
+                for node in project.lookup(module, ref.chain):
+                    yield node, EdgeKind.CHECK if node in bound else EdgeKind.USES
+                return
             for node in project.lookup(module, ref.chain):
                 yield node, EdgeKind.USES
         elif kind is RefKind.CHECK:

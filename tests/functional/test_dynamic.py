@@ -40,6 +40,7 @@ TRIPLE_SUMMARY = "tests/test_wrapping.py::test_summary_of_triple"
 METHOD_SUMMARY = "tests/test_wrapping.py::test_summary_of_a_method"
 SUMMARY_BESIDE = "tests/test_wrapping.py::test_summary_beside_a_greeter"
 GREET_ALL = "tests/test_wrapping.py::test_greet_all"
+TRIPLE_NAME = "tests/test_wrapping.py::test_triple_name"
 # tests/test_temps.py
 FAHRENHEIT = "tests/test_temps.py::test_fahrenheit_property"
 KELVIN = "tests/test_temps.py::test_kelvin_cached_property"
@@ -126,7 +127,7 @@ ALL_TESTS = sorted(
     [
         *(IMPL_PARAM, OTHER_PARAM, DUCK_FAKE, BOUND_CALLBACK, LAMBDA_CALLBACK, IMPL_NO_CALL, COMPUTED_GETATTR),
         *(DISPATCH_GREET, DISPATCH_BYE, GREET_DIRECT, DOUBLE, DOUBLE_NAME, TRIPLE),
-        *(TRIPLE_SUMMARY, METHOD_SUMMARY, SUMMARY_BESIDE, GREET_ALL),
+        *(TRIPLE_SUMMARY, METHOD_SUMMARY, SUMMARY_BESIDE, GREET_ALL, TRIPLE_NAME),
         *(FAHRENHEIT, KELVIN, FROM_FAHRENHEIT, CLAMP, DEFAULT_RETRIES, DEFAULT_HOSTS, DESCRIBE_EXPLICIT),
         *(RED_WARM, GREEN_VALUE, POINT_MANHATTAN, POINT_NO_DICT, META_TAGS, META_FILES, COUNTER_BUMP, COUNTER_STEP),
         *(RUN_ECHO, COUNT_DIRECT, REGISTRY_NAMES, SET_MODE, DEFAULT_MODE, RECORD, HISTORY_TUPLE),
@@ -140,8 +141,8 @@ ALL_TESTS = sorted(
         *(HOOKED_ONE, HOOKED_TWO, OVERRIDDEN_GREETING, EXTENDED_USER),
     ]
 )
-TEST_FUNCTIONS = 83  # node ids without parameters
-# (pytest runs 86 items: size, shape and side are parametrized twice each; see test_fixture_projects.py)
+TEST_FUNCTIONS = 84  # node ids without parameters
+# (pytest runs 87 items: size, shape and side are parametrized twice each; see test_fixture_projects.py)
 
 COMPUTED_IMPORT_NOTE = "dynamic import with a computed module name"
 
@@ -324,6 +325,13 @@ def test_functools_wraps_wrapper(dyn):
     dyn.replace("dyn/wrapping.py", "CALLS.append(fn.__name__)", "CALLS.append(fn.__qualname__)")
 
     assert dyn.ids() == expect(DOUBLE, DOUBLE_NAME)
+
+
+def test_name_of_a_function_is_not_its_code(dyn):
+    # test_triple_name reads triple.__name__: the body of triple does not run.
+    dyn.replace("dyn/wrapping.py", "return 3 * x", "return x * 3")
+
+    assert dyn.ids() == expect(TRIPLE, TRIPLE_SUMMARY, SUMMARY_BESIDE)
 
 
 def test_docstring_is_read_only_by_what_reads_docstrings(dyn):

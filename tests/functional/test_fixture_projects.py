@@ -9,7 +9,7 @@ import pytest
 
 
 @pytest.mark.parametrize(
-    ("name", "tests"), [("flat", 6), ("srclayout", 7), ("richpkg", 23), ("plain", 5), ("dynamic", 86)]
+    ("name", "tests"), [("flat", 6), ("srclayout", 7), ("richpkg", 23), ("plain", 5), ("dynamic", 87)]
 )
 def test_sample_project_suite_passes(git_repo, name, tests):
     # -I: like the plain ``pytest`` command, leave the cwd off sys.path (no ``python -m`` help).

@@ -183,7 +183,8 @@ def test_src_layout_deleted_function_still_used_by_a_test(git_repo):
         "",
     )
 
-    assert repo.ids() == expect(TEST_PARSE)
+    # test_money.py imports parse at the top: it no longer imports, test_fmt fails too.
+    assert repo.ids() == expect(TEST_PARSE, TEST_FMT)
 
 
 def test_src_layout_deleted_method_still_called_on_an_unknown_receiver(git_repo):
@@ -201,6 +202,25 @@ def test_flat_import_from_the_standard_library_added_to_a_test_module(git_repo):
     repo.write(path, repo.read(path) + "\n\ndef check_halves():\n    assert add(Fraction(1, 2), Fraction(1, 2)) == 1\n")
 
     assert repo.ids() == expect("tests/check_core.py::check_halves")
+
+
+def test_flat_deleted_function_that_a_test_module_imports(git_repo):
+    # check_core.py imports sub at the top: it no longer imports, check_add fails too.
+    repo = git_repo("flat")
+    repo.replace("calc/core.py", "def sub(a, b):\n    return a - b\n", "")
+
+    assert repo.ids() == expect(CHECK_ADD, "tests/check_core.py::check_sub")
+
+
+def test_flat_deleted_name_that_a_module_imports_at_the_top(git_repo):
+    # calc/fmt.py imports PRECISION at the top (and uses it through core): fmt no longer
+    # imports, so neither does check_fmt.py, which imports fmt.
+    repo = git_repo("flat")
+    repo.replace("calc/fmt.py", "from calc import core\n", "from calc import core\nfrom calc.core import PRECISION\n")
+    repo.commit("import PRECISION")
+    repo.replace("calc/core.py", "PRECISION = 2\n", "")
+
+    assert repo.ids() == expect(CHECK_SHOW)
 
 
 def test_src_layout_deleted_module_still_imported_by_a_test(git_repo):
