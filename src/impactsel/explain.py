@@ -27,6 +27,7 @@ _EDGE_WORDS = {
     "test": "runs",
     "write": "is filled by",
     "check": "compares with (isinstance, except)",
+    "binding": "needs the name bound (f.__doc__ = ..., f.__name__)",
 }
 
 

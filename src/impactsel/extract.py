@@ -345,10 +345,7 @@ class _Walker:
             self._visit(body)
             return
         self._docstring(f"{sym.qualname}.__doc__", body.body[0], sym.line)
-        self._owner.tokens.append("suite")
-        for stmt in body.body[1:]:
-            self._visit(stmt)
-        self._owner.tokens.append(")")
+        self._visit(body.with_changes(body=body.body[1:]))  # the same tokens as a body without one
 
     def _docstring(self, qualname: str, stmt: cst.CSTNode, line: int) -> None:
         """``<def>.__doc__``, the text, read by what reads docstrings (``f.__doc__``,

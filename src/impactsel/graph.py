@@ -203,7 +203,7 @@ class SymbolGraph:
                 for user, kind in self.users(node).items():
                     if member and user.startswith(NAME_PREFIX):
                         user, kind = owner_guard(node), EdgeKind.USES
-                    elif kind is EdgeKind.CHECK or _imports_module(user, node, kind):
+                    elif kind in (EdgeKind.CHECK, EdgeKind.BINDING) or _imports_module(user, node, kind):
                         continue
                     ids.append(user)
                     kinds.append(kind)
@@ -300,7 +300,12 @@ class SymbolGraph:
             starts,
             self._user_kinds,
             is_member,
-            (KIND_CODES[EdgeKind.CHECK], KIND_CODES[EdgeKind.INHERIT], KIND_CODES[EdgeKind.IMPORT]),
+            (
+                KIND_CODES[EdgeKind.CHECK],
+                KIND_CODES[EdgeKind.INHERIT],
+                KIND_CODES[EdgeKind.IMPORT],
+                KIND_CODES[EdgeKind.BINDING],
+            ),
             blocked=self._is_name if stop else None,
             kept=[self._number(name) for name in kept],
         )
@@ -351,7 +356,7 @@ def affected_walk(
     start: Iterable[N],
     users: Callable[[N], tuple[Sequence[N], Sequence[K]]],
     is_member: Callable[[N, N], bool],
-    kinds: tuple[K, K, K],
+    kinds: tuple[K, K, K, K],
     blocked: Sequence[int] | None = None,
     kept: Iterable[N] = (),
 ) -> dict[N, N | None]:
@@ -370,9 +375,15 @@ def affected_walk(
     (``kept``), or a name imported from one of those, keeps its ``check`` users
     back; they are released as soon as it is reached any other way (its own
     statement changed, its decorator or metaclass did, ...).
+
+    A ``binding`` edge (``kinds[3]``) is a check on an undecorated function: only a
+    change to that function itself can change what its name is bound to, so the walk
+    takes it from a start node only (and holds it back like a check when the function's
+    code alone changed).
     """
-    check, inherit, import_ = kinds
+    check, inherit, import_, binding = kinds
     reached: dict[N, N | None] = dict.fromkeys(start)
+    starts = set(reached)
     queue: deque[N] = deque(reached)
     partial: set[N] = {node for node in kept if node in reached}  # their binding stays
     held: dict[N, list[N]] = {}  # partial node -> the check users it keeps back
@@ -410,6 +421,10 @@ def affected_walk(
         ids, codes = users(node)
         node_partial = node in partial
         for user, kind in zip(ids, codes, strict=True):
+            if kind == binding:
+                if node not in starts:
+                    continue
+                kind = check
             if user in reached:
                 if partial and user in partial:
                     if kind == check and node_partial:
@@ -432,7 +447,7 @@ def affected_walk(
     return reached
 
 
-_WALK_KINDS = (EdgeKind.CHECK, EdgeKind.INHERIT, EdgeKind.IMPORT)
+_WALK_KINDS = (EdgeKind.CHECK, EdgeKind.INHERIT, EdgeKind.IMPORT, EdgeKind.BINDING)
 
 
 def _nodes_with_edges_of(arrays: PackedEdges, producers: set[int]) -> set[int]:

@@ -89,6 +89,9 @@ class EdgeKind(str, enum.Enum):
     TEST = "test"  # a test item runs this code
     WRITE = "write"  # a global rebound by a function
     CHECK = "check"  # a class compared with (``isinstance``, ``except``): its objects are not made here
+    #: needs what an undecorated function is bound to (``f.__doc__ = ...``, ``f.__name__``),
+    #: which only a change to that function itself can change
+    BINDING = "binding"
 
 
 @dataclass(frozen=True, slots=True)
@@ -713,7 +716,7 @@ class _ModuleEdges:
                 # (A docstring's text needs no code to run; a doctest uses the module node itself.)
                 yield Edge(user, here, EdgeKind.MODULE)
             out: list[Edge] = []
-            checked: list[str] = []
+            checked: dict[str, EdgeKind] = {}
             for ref in sym.refs:
                 if ref.kind is RefKind.ESCAPE:
                     self._escape(ref.chain)
@@ -722,7 +725,7 @@ class _ModuleEdges:
                     if kind is EdgeKind.WRITE:
                         out.append(Edge(used, user, kind))  # the global depends on its writer
                     elif kind is EdgeKind.CHECK:
-                        checked.append(used)
+                        checked.setdefault(used, self._binding_kind(used))
                     elif used != user:
                         out.append(Edge(user, used, kind))
             if sym.kind is SymbolKind.CLASS:
@@ -733,8 +736,15 @@ class _ModuleEdges:
                 # Where the symbol also calls or holds the class, that edge's kind is kept.
                 held = {e.used for e in out if e.user == user}
                 held.add(user)
-                out += [Edge(user, used, EdgeKind.CHECK) for used in dict.fromkeys(checked) if used not in held]
+                out += [Edge(user, used, kind) for used, kind in checked.items() if used not in held]
             yield from out
+
+    def _binding_kind(self, node: str) -> EdgeKind:
+        """CHECK, or BINDING for an undecorated function: a decorator may call what it
+        decorates, so a decorated function's binding can change with the code it reaches."""
+        sym = self.project.symbol(node)
+        undecorated = sym is not None and sym.kind is SymbolKind.FUNCTION and not sym.decorators
+        return EdgeKind.BINDING if undecorated else EdgeKind.CHECK
 
     def _subclass_registry_edges(
         self, user: str, sym: Symbol, members: list[Symbol], descendants: set[str]

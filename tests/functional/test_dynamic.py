@@ -248,7 +248,15 @@ def test_no_module_is_ruled_out_when_any_module_may_be_imported(dyn, path, old, 
 def test_attribute_set_on_a_function_at_import_needs_only_its_name(dyn):
     # `describe.__doc__ = "..."` runs when dyn.labels is imported; it needs the name
     # describe bound, not describe's code: a change of that code selects its callers only.
-    dyn.replace("dyn/labels.py", 'return f"<{obj.text()}>"', 'return f"<{obj.text()}/>"')
+    dyn.replace("dyn/labels.py", "return bracket(obj.text())", "return bracket(obj.text().strip())")
+
+    assert dyn.ids() == expect(DESCRIBE_BADGE)
+
+
+def test_attribute_set_on_a_function_that_calls_changed_code(dyn):
+    # describe calls bracket: a change of bracket changes what describe does, not what
+    # the name describe is bound to (describe is not decorated).
+    dyn.replace("dyn/labels.py", 'return f"<{text}>"', 'return "<" + text + ">"')
 
     assert dyn.ids() == expect(DESCRIBE_BADGE)
 
@@ -263,7 +271,7 @@ def test_attribute_set_on_an_object_at_import_runs_its_setattr(dyn):
 
 def test_function_deleted_while_its_attribute_is_still_set_breaks_the_import(dyn):
     # Every importer of dyn.labels fails, test_computed_import too (it may import any module).
-    dyn.replace("dyn/labels.py", 'def describe(obj):\n    return f"<{obj.text()}>"\n', "")
+    dyn.replace("dyn/labels.py", "def describe(obj):\n    return bracket(obj.text())\n", "")
 
     labels = (LABEL_TEXT, BADGE_TEXT, BADGE_NOT_LABEL, TOKEN_BY_DUNDER, DESCRIBE_BADGE)
     assert dyn.ids() == expect(*labels, COMPUTED_IMPORT)
