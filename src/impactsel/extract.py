@@ -11,6 +11,7 @@ symbols of other modules is the graph stage's job.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import dataclasses
 import doctest
@@ -136,15 +137,123 @@ _DEF_LINE = re.compile(r"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+(\w+)", re.MU
 
 
 def _extract(text: str) -> ExtractResult:
-    try:
-        module = cst.parse_module(text)
-    except cst.ParserSyntaxError as exc:
-        return ParseFailure(f"syntax error: {exc.message}", exc.raw_line)
-    except Exception as exc:  # the native parser raises plain errors on some inputs
-        return ParseFailure(f"cannot parse: {exc}")
+    parts = _parts(text) if len(text) > _LARGE_FILE else None
+    if isinstance(parts, ParseFailure):
+        return parts
     walker = _Walker(text)
-    walker.walk(module)
+    for i, part in enumerate(parts or [text]):
+        if isinstance(part, ast.stmt):
+            walker.coarse(part)
+            continue
+        try:
+            module = cst.parse_module(part)
+        except cst.ParserSyntaxError as exc:
+            return ParseFailure(f"syntax error: {exc.message}", exc.raw_line)
+        except Exception as exc:  # the native parser raises plain errors on some inputs
+            return ParseFailure(f"cannot parse: {exc}")
+        walker.walk(module, whole=i == 0)
+        del module  # one part's tree at a time
     return walker.result()
+
+
+#: libcst holds ~4 KB per token of a parsed file: a file of more tokens than this is
+#: parsed a few top-level statements at a time, so that peak memory stays bounded.
+_MAX_TOKENS = 40_000
+#: Files smaller than this are parsed whole without counting (~4 characters a token).
+_LARGE_FILE = 4 * _MAX_TOKENS
+_TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d+|[()\[\]{},.:;+\-*/%=<>!&|^~@]")
+
+
+def _parts(text: str) -> list[str | ast.stmt] | ParseFailure | None:
+    """A large file's text cut between top-level statements into parts of at most
+    ``_MAX_TOKENS`` tokens each; None when it is small enough to parse whole (or
+    Python's own parser cannot say where its statements are: libcst then decides).
+
+    A statement larger than that on its own (a generated table) is left to Python's
+    own tree (``_Walker.coarse``) when it is an assignment or expression that can be
+    read that way; any other is a failure: too large to analyse.
+    """
+    if len(_TOKEN.findall(text)) <= _MAX_TOKENS:
+        return None
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return None
+    lines = text.splitlines(keepends=True)
+    starts = [min([s.lineno, *(d.lineno for d in getattr(s, "decorator_list", ()))]) - 1 for s in tree.body]
+    parts: list[str | ast.stmt] = []
+    current: list[str] = []
+    count = 0
+    for i, start in enumerate(starts):
+        end = starts[i + 1] if i + 1 < len(starts) else len(lines)
+        statement = "".join(lines[(start if i else 0) : end])
+        tokens = len(_TOKEN.findall(statement))
+        if tokens > _MAX_TOKENS and sum(1 for _ in ast.walk(tree.body[i])) > _MAX_TOKENS // 4:
+            if not _readable_coarsely(tree.body[i]):
+                return ParseFailure(f"too large to analyse: a statement of {tokens} tokens", start + 1)
+            if current:
+                parts.append("".join(current))
+                current, count = [], 0
+            parts.append(tree.body[i])
+            continue
+        if current and count + tokens > _MAX_TOKENS:
+            parts.append("".join(current))
+            current, count = [], 0
+        current.append(statement)
+        count += tokens
+    if current:
+        parts.append("".join(current))
+    return parts
+
+
+#: Calls that make a statement do what a coarse reading cannot see.
+_DYNAMIC_CALLS = frozenset(
+    {"getattr", "setattr", "delattr", "vars", "dir", "globals", "locals", "eval", "exec", "compile", "__import__"}
+    | {"import_module", "run_path", "run_module", "spec_from_file_location", "open"}
+)
+
+
+def _readable_coarsely(stmt: ast.stmt) -> bool:
+    """An assignment to plain names, or an expression, that binds and loads nothing
+    a coarse reading would miss (no walrus, no reflection, no dynamic import)."""
+    if isinstance(stmt, ast.Assign):
+        targets = stmt.targets
+    elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+        targets = [stmt.target]
+    elif isinstance(stmt, ast.Expr):
+        targets = []
+    else:
+        return False
+    if not all(_ast_names(t) for t in targets) or any(n == "__all__" for t in targets for n in _ast_names(t)):
+        return False
+    for node in ast.walk(stmt):
+        if isinstance(node, ast.NamedExpr):
+            return False
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+            if name in _DYNAMIC_CALLS:
+                return False
+    return True
+
+
+def _ast_names(target: ast.expr) -> list[str]:
+    """The plain names an assignment target binds; [] when it is anything else."""
+    if isinstance(target, ast.Name):
+        return [target.id]
+    if isinstance(target, (ast.Tuple, ast.List)):
+        names = [_ast_names(e) for e in target.elts]
+        return [n for part in names for n in part] if all(names) else []
+    return []
+
+
+def _ast_chain(node: ast.expr) -> tuple[str, ...]:
+    """``a.b.c`` -> ("a", "b", "c"); () when the root is not a name."""
+    attrs: list[str] = []
+    while isinstance(node, ast.Attribute):
+        attrs.append(node.attr)
+        node = node.value
+    return (node.id, *reversed(attrs)) if isinstance(node, ast.Name) else ()
 
 
 @contextlib.contextmanager
@@ -287,8 +396,42 @@ class _Walker:
 
     # -- generic: fingerprints ----------------------------------------------
 
-    def walk(self, module: cst.Module) -> None:
-        self._visit(module)
+    def coarse(self, stmt: ast.stmt) -> None:
+        """A top-level assignment or expression too large for libcst, from Python's own
+        tree: every name it loads is a global, every attribute any definition of that
+        name (more than a full reading finds, never less); its code is the tree's dump."""
+        refs: set[Ref] = set()
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+                refs.add(Ref(RefKind.GLOBAL, (node.id,)))
+            elif isinstance(node, ast.Attribute):
+                refs.add(Ref(RefKind.ATTR, (node.attr,)))
+                chain = _ast_chain(node)
+                if chain:
+                    refs.add(Ref(RefKind.GLOBAL, chain))
+        targets: list[ast.expr] = []
+        if isinstance(stmt, ast.Assign):
+            targets = stmt.targets
+        elif isinstance(stmt, ast.AnnAssign):
+            targets = [stmt.target]
+        names = [n for t in targets for n in _ast_names(t)]
+        owners = [self._new_symbol(n, SymbolKind.NAME, 0) for n in names] or [self._module]
+        code = "coarse:" + ast.dump(stmt)
+        for owner in owners:
+            owner.tokens.append(code)
+            owner.refs |= refs
+        self._scopes[0].assigned.update(names)
+
+    def walk(self, module: cst.Module, whole: bool = True) -> None:
+        """Walk a module, or (``whole=False``) the next statements of one cut in parts."""
+        # Node ids of an earlier part's tree (freed) may be reused by this one's nodes.
+        self._checked.clear()
+        self._stored.clear()
+        if whole:
+            self._visit(module)
+        else:
+            for stmt in module.body:
+                self._visit(stmt)
 
     def _visit(self, node: cst.CSTNode) -> None:
         """Visit one node: its fingerprint token, its ``visit_<Type>`` method, its children.

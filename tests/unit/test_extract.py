@@ -338,6 +338,44 @@ def test_doctest_examples_are_code_of_the_docstring():
     assert refs(result, "h", RefKind.ATTR) >= {("__doc__",)}
 
 
+def test_a_large_file_parsed_in_parts_gives_what_a_whole_parse_gives(monkeypatch):
+    import impactsel.extract as extract_module
+
+    whole = extract(MODULE)
+    # Parts of a few statements each: the tree of one part at a time.
+    monkeypatch.setattr(extract_module, "_MAX_TOKENS", 60)
+    monkeypatch.setattr(extract_module, "_LARGE_FILE", 0)
+
+    assert len(extract_module._parts(MODULE) or ()) >= 3
+    assert extract(MODULE) == whole
+
+
+def test_a_table_too_large_for_libcst_is_read_from_pythons_own_tree(monkeypatch):
+    import impactsel.extract as extract_module
+
+    monkeypatch.setattr(extract_module, "_MAX_TOKENS", 40)
+    monkeypatch.setattr(extract_module, "_LARGE_FILE", 0)
+    rows = "    (pkg.ONE, scale(2), row.cell),\n" * 30
+    text = f"import pkg\n\nTABLE = [\n{rows}]\n\n\ndef f():\n    return TABLE\n"
+    result = extract(text)
+
+    assert isinstance(result, FileSymbols)
+    assert refs(result, "TABLE", RefKind.GLOBAL) == {("pkg",), ("pkg", "ONE"), ("scale",), ("row",), ("row", "cell")}
+    assert refs(result, "TABLE", RefKind.ATTR) == {("ONE",), ("cell",)}
+    assert refs(result, "f", RefKind.GLOBAL) == {("TABLE",)}
+    assert changed(text, text.replace("scale(2)", "scale(3)", 1)) == {"TABLE"}
+
+
+def test_a_definition_too_large_for_libcst_is_a_failure(monkeypatch):
+    import impactsel.extract as extract_module
+
+    monkeypatch.setattr(extract_module, "_MAX_TOKENS", 40)
+    monkeypatch.setattr(extract_module, "_LARGE_FILE", 0)
+    text = "X = 1\n\n\ndef table():\n    return [\n" + "        (1, 2),\n" * 30 + "    ]\n"
+
+    assert extract(text) == ParseFailure("too large to analyse: a statement of 188 tokens", 4)
+
+
 def test_a_string_literal_is_code():
     assert changed('X = "a  b"\n', 'X = "a b"\n') == {"X"}
     assert changed('X = "a"\n', "X = b'a'\n") == {"X"}
