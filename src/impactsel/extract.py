@@ -141,14 +141,14 @@ def _extract(text: str) -> ExtractResult:
     if isinstance(parts, ParseFailure):
         return parts
     walker = _Walker(text)
-    for i, part in enumerate(parts or [text]):
+    for i, (offset, part) in enumerate(parts or [(0, text)]):
         if isinstance(part, ast.stmt):
             walker.coarse(part)
             continue
         try:
             module = cst.parse_module(part)
         except cst.ParserSyntaxError as exc:
-            return ParseFailure(f"syntax error: {exc.message}", exc.raw_line)
+            return ParseFailure(f"syntax error: {exc.message}", exc.raw_line + offset)
         except Exception as exc:  # the native parser raises plain errors on some inputs
             return ParseFailure(f"cannot parse: {exc}")
         walker.walk(module, whole=i == 0)
@@ -164,9 +164,9 @@ _LARGE_FILE = 4 * _MAX_TOKENS
 _TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d+|[()\[\]{},.:;+\-*/%=<>!&|^~@]")
 
 
-def _parts(text: str) -> list[str | ast.stmt] | ParseFailure | None:
+def _parts(text: str) -> list[tuple[int, str | ast.stmt]] | ParseFailure | None:
     """A large file's text cut between top-level statements into parts of at most
-    ``_MAX_TOKENS`` tokens each; None when it is small enough to parse whole (or
+    ``_MAX_TOKENS`` tokens each (with the number of lines before each); None when it is small enough to parse whole (or
     Python's own parser cannot say where its statements are: libcst then decides).
 
     A statement larger than that on its own (a generated table) is left to Python's
@@ -181,28 +181,31 @@ def _parts(text: str) -> list[str | ast.stmt] | ParseFailure | None:
         return None
     lines = text.splitlines(keepends=True)
     starts = [min([s.lineno, *(d.lineno for d in getattr(s, "decorator_list", ()))]) - 1 for s in tree.body]
-    parts: list[str | ast.stmt] = []
+    parts: list[tuple[int, str | ast.stmt]] = []
     current: list[str] = []
-    count = 0
+    first = count = 0
     for i, start in enumerate(starts):
+        start = start if i else 0
         end = starts[i + 1] if i + 1 < len(starts) else len(lines)
-        statement = "".join(lines[(start if i else 0) : end])
+        statement = "".join(lines[start:end])
         tokens = len(_TOKEN.findall(statement))
         if tokens > _MAX_TOKENS and sum(1 for _ in ast.walk(tree.body[i])) > _MAX_TOKENS // 4:
             if not _readable_coarsely(tree.body[i]):
-                return ParseFailure(f"too large to analyse: a statement of {tokens} tokens", start + 1)
+                return ParseFailure(f"too large to analyse: a statement of {tokens} tokens", starts[i] + 1)
             if current:
-                parts.append("".join(current))
+                parts.append((first, "".join(current)))
                 current, count = [], 0
-            parts.append(tree.body[i])
+            parts.append((start, tree.body[i]))
             continue
         if current and count + tokens > _MAX_TOKENS:
-            parts.append("".join(current))
+            parts.append((first, "".join(current)))
             current, count = [], 0
+        if not current:
+            first = start
         current.append(statement)
         count += tokens
     if current:
-        parts.append("".join(current))
+        parts.append((first, "".join(current)))
     return parts
 
 
