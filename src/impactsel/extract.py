@@ -138,8 +138,6 @@ _DEF_LINE = re.compile(r"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+(\w+)", re.MU
 
 def _extract(text: str) -> ExtractResult:
     parts = _parts(text) if len(text) > _LARGE_FILE else None
-    if isinstance(parts, ParseFailure):
-        return parts
     walker = _Walker(text)
     for i, (offset, part) in enumerate(parts or [(0, text)]):
         if isinstance(part, ast.stmt):
@@ -156,54 +154,54 @@ def _extract(text: str) -> ExtractResult:
     return walker.result()
 
 
-#: libcst holds ~4 KB per token of a parsed file: a file of more tokens than this is
-#: parsed a few top-level statements at a time, so that peak memory stays bounded.
-_MAX_TOKENS = 40_000
-#: Files smaller than this are parsed whole without counting (~4 characters a token).
-_LARGE_FILE = 4 * _MAX_TOKENS
+#: libcst holds 2-4 KB per node of Python's own tree of a file (sympy's test_spin.py: 138,000
+#: nodes, 601 MB): a file of more nodes than this is parsed a few top-level statements
+#: at a time, so that one tree of at most about this many nodes is held at once.
+_MAX_NODES = 40_000
+#: Files smaller than this are parsed whole without looking further; larger ones whose
+#: rough count of tokens (words and operators, those in strings too) stays under
+#: ``_MAX_NODES`` as well.
+_LARGE_FILE = 64_000
 _TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d+|[()\[\]{},.:;+\-*/%=<>!&|^~@]")
 
 
-def _parts(text: str) -> list[tuple[int, str | ast.stmt]] | ParseFailure | None:
+def _parts(text: str) -> list[tuple[int, str | ast.stmt]] | None:
     """A large file's text cut between top-level statements into parts of at most
-    ``_MAX_TOKENS`` tokens each (with the number of lines before each); None when it is small enough to parse whole (or
-    Python's own parser cannot say where its statements are: libcst then decides).
+    ``_MAX_NODES`` nodes each, with the number of lines before each; None when it is
+    small enough to parse whole (or Python's own parser cannot say where its
+    statements are: libcst then decides).
 
-    A statement larger than that on its own (a generated table) is left to Python's
-    own tree (``_Walker.coarse``) when it is an assignment or expression that can be
-    read that way; any other is a failure: too large to analyse.
+    A statement larger than that on its own (a generated table, a function returning
+    one) is read from Python's own tree (``_Walker.coarse``) when it can be read that
+    way, and is a part of its own otherwise.
     """
-    if len(_TOKEN.findall(text)) <= _MAX_TOKENS:
+    if len(_TOKEN.findall(text)) <= _MAX_NODES:
         return None
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, MemoryError, RecursionError):
         return None
+    sizes = [sum(1 for _ in ast.walk(stmt)) for stmt in tree.body]
+    if sum(sizes) <= _MAX_NODES:
+        return None
     lines = text.splitlines(keepends=True)
     starts = [min([s.lineno, *(d.lineno for d in getattr(s, "decorator_list", ()))]) - 1 for s in tree.body]
+    starts[:1] = [0]
     parts: list[tuple[int, str | ast.stmt]] = []
     current: list[str] = []
     first = count = 0
-    for i, start in enumerate(starts):
-        start = start if i else 0
+    for i, (start, size) in enumerate(zip(starts, sizes, strict=True)):
         end = starts[i + 1] if i + 1 < len(starts) else len(lines)
-        statement = "".join(lines[start:end])
-        tokens = len(_TOKEN.findall(statement))
-        if tokens > _MAX_TOKENS and sum(1 for _ in ast.walk(tree.body[i])) > _MAX_TOKENS // 4:
-            if not _readable_coarsely(tree.body[i]):
-                return ParseFailure(f"too large to analyse: a statement of {tokens} tokens", starts[i] + 1)
-            if current:
-                parts.append((first, "".join(current)))
-                current, count = [], 0
-            parts.append((start, tree.body[i]))
-            continue
-        if current and count + tokens > _MAX_TOKENS:
+        if current and (count + size > _MAX_NODES or (size > _MAX_NODES and _readable_coarsely(tree.body[i]))):
             parts.append((first, "".join(current)))
             current, count = [], 0
+        if size > _MAX_NODES and _readable_coarsely(tree.body[i]):
+            parts.append((start, tree.body[i]))
+            continue
         if not current:
             first = start
-        current.append(statement)
-        count += tokens
+        current.append("".join(lines[start:end]))
+        count += size
     if current:
         parts.append((first, "".join(current)))
     return parts
@@ -217,13 +215,25 @@ _DYNAMIC_CALLS = frozenset(
 
 
 def _readable_coarsely(stmt: ast.stmt) -> bool:
-    """An assignment to plain names, or an expression, that binds and loads nothing
-    a coarse reading would miss (no walrus, no reflection, no dynamic import)."""
+    """An assignment to plain names, an expression, or a plain function (no decorator,
+    default, annotation or nested definition), that binds and loads nothing a coarse
+    reading would miss (no walrus, no reflection, no dynamic import, no global)."""
     if isinstance(stmt, ast.Assign):
         targets = stmt.targets
     elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
         targets = [stmt.target]
     elif isinstance(stmt, ast.Expr):
+        targets = []
+    elif isinstance(stmt, ast.FunctionDef):
+        args = stmt.args
+        every = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+        if stmt.decorator_list or stmt.returns or args.defaults or any(args.kw_defaults):
+            return False
+        if any(a is not None and a.annotation is not None for a in every):
+            return False
+        inner = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Global, ast.Nonlocal, ast.Yield)
+        if any(isinstance(node, inner) for node in ast.walk(stmt) if node is not stmt):
+            return False
         targets = []
     else:
         return False
@@ -419,6 +429,11 @@ class _Walker:
             targets = [stmt.target]
         names = [n for t in targets for n in _ast_names(t)]
         owners = [self._new_symbol(n, SymbolKind.NAME, 0) for n in names] or [self._module]
+        if isinstance(stmt, ast.FunctionDef):
+            function = self._new_symbol(stmt.name, SymbolKind.FUNCTION, self._next_def_line(stmt.name))
+            declared = [*stmt.args.posonlyargs, *stmt.args.args, *stmt.args.kwonlyargs]
+            function.params = tuple(a.arg for a in declared)  # pytest's fixture requests
+            owners, names = [function], [stmt.name]
         code = "coarse:" + ast.dump(stmt)
         for owner in owners:
             owner.tokens.append(code)

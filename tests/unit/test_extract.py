@@ -338,25 +338,29 @@ def test_doctest_examples_are_code_of_the_docstring():
     assert refs(result, "h", RefKind.ATTR) >= {("__doc__",)}
 
 
+def small_parts(monkeypatch: pytest.MonkeyPatch) -> None:
+    import impactsel.extract as extract_module
+
+    monkeypatch.setattr(extract_module, "_MAX_NODES", 60)
+    monkeypatch.setattr(extract_module, "_LARGE_FILE", 0)
+
+
 def test_a_large_file_parsed_in_parts_gives_what_a_whole_parse_gives(monkeypatch):
     import impactsel.extract as extract_module
 
     whole = extract(MODULE)
-    # Parts of a few statements each: the tree of one part at a time.
-    monkeypatch.setattr(extract_module, "_MAX_TOKENS", 60)
-    monkeypatch.setattr(extract_module, "_LARGE_FILE", 0)
+    small_parts(monkeypatch)  # parts of a few statements each: one tree at a time
 
     assert len(extract_module._parts(MODULE) or ()) >= 3
     assert extract(MODULE) == whole
 
 
-def test_a_table_too_large_for_libcst_is_read_from_pythons_own_tree(monkeypatch):
-    import impactsel.extract as extract_module
+ROWS = "    (pkg.ONE, scale(2), row.cell),\n" * 30
 
-    monkeypatch.setattr(extract_module, "_MAX_TOKENS", 40)
-    monkeypatch.setattr(extract_module, "_LARGE_FILE", 0)
-    rows = "    (pkg.ONE, scale(2), row.cell),\n" * 30
-    text = f"import pkg\n\nTABLE = [\n{rows}]\n\n\ndef f():\n    return TABLE\n"
+
+def test_a_table_too_large_for_libcst_is_read_from_pythons_own_tree(monkeypatch):
+    small_parts(monkeypatch)
+    text = f"import pkg\n\nTABLE = [\n{ROWS}]\n\n\ndef f():\n    return TABLE\n"
     result = extract(text)
 
     assert isinstance(result, FileSymbols)
@@ -366,14 +370,25 @@ def test_a_table_too_large_for_libcst_is_read_from_pythons_own_tree(monkeypatch)
     assert changed(text, text.replace("scale(2)", "scale(3)", 1)) == {"TABLE"}
 
 
-def test_a_definition_too_large_for_libcst_is_a_failure(monkeypatch):
-    import impactsel.extract as extract_module
+def test_a_function_too_large_for_libcst_is_read_from_pythons_own_tree(monkeypatch):
+    small_parts(monkeypatch)
+    text = f"import pkg\n\n\ndef table(size):\n    return [\n{ROWS}]\n\n\ndef f():\n    return table(2)\n"
+    result = extract(text)
 
-    monkeypatch.setattr(extract_module, "_MAX_TOKENS", 40)
-    monkeypatch.setattr(extract_module, "_LARGE_FILE", 0)
-    text = "X = 1\n\n\ndef table():\n    return [\n" + "        (1, 2),\n" * 30 + "    ]\n"
+    assert isinstance(result, FileSymbols)
+    assert symbol(result, "table").kind is SymbolKind.FUNCTION
+    assert symbol(result, "table").params == ("size",)
+    assert (symbol(result, "table").line, symbol(result, "f").line) == (4, 39)
+    assert refs(result, "table", RefKind.ATTR) == {("ONE",), ("cell",)}
+    assert changed(text, text.replace("scale(2)", "scale(3)", 1)) == {"table"}
 
-    assert extract(text) == ParseFailure("too large to analyse: a statement of 188 tokens", 4)
+
+def test_a_decorated_function_too_large_for_a_coarse_reading_is_a_part_of_its_own(monkeypatch):
+    text = f"import pkg\n\n\n@pkg.cache\ndef table(size):\n    return [\n{ROWS}]\n"
+    whole = extract(text)
+    small_parts(monkeypatch)
+
+    assert extract(text) == whole
 
 
 def test_a_string_literal_is_code():
