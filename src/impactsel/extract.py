@@ -154,20 +154,20 @@ def _extract(text: str) -> ExtractResult:
     return walker.result()
 
 
-#: libcst holds 2-4 KB per node of Python's own tree of a file (sympy's test_spin.py: 138,000
-#: nodes, 601 MB): a file of more nodes than this is parsed a few top-level statements
-#: at a time, so that one tree of at most about this many nodes is held at once.
-_MAX_NODES = 40_000
-#: Files smaller than this are parsed whole without looking further; larger ones whose
-#: rough count of tokens (words and operators, those in strings too) stays under
-#: ``_MAX_NODES`` as well.
-_LARGE_FILE = 64_000
+#: libcst holds 4-9 KB per token of a tree (sympy's test_spin.py: 148,000 tokens, 601 MB;
+#: resolvent_lookup.py, a 39 KB table of 40,000 numbers: 340 MB). A file of more tokens
+#: than this is parsed a few top-level statements at a time, one tree held at once.
+_MAX_TOKENS = 25_000
+#: A file of fewer characters has fewer tokens: it is parsed whole without counting.
+_LARGE_FILE = _MAX_TOKENS
+#: What counts as a token here: words, numbers and operators (in strings too, which
+#: counts more than there are: a part is then smaller than it needs to be).
 _TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d+|[()\[\]{},.:;+\-*/%=<>!&|^~@]")
 
 
 def _parts(text: str) -> list[tuple[int, str | ast.stmt]] | None:
     """A large file's text cut between top-level statements into parts of at most
-    ``_MAX_NODES`` nodes each, with the number of lines before each; None when it is
+    ``_MAX_TOKENS`` tokens each, with the number of lines before each; None when it is
     small enough to parse whole (or Python's own parser cannot say where its
     statements are: libcst then decides).
 
@@ -175,14 +175,11 @@ def _parts(text: str) -> list[tuple[int, str | ast.stmt]] | None:
     one) is read from Python's own tree (``_Walker.coarse``) when it can be read that
     way, and is a part of its own otherwise.
     """
-    if len(_TOKEN.findall(text)) <= _MAX_NODES:
+    if len(_TOKEN.findall(text)) <= _MAX_TOKENS:
         return None
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, MemoryError, RecursionError):
-        return None
-    sizes = [sum(1 for _ in ast.walk(stmt)) for stmt in tree.body]
-    if sum(sizes) <= _MAX_NODES:
         return None
     lines = text.splitlines(keepends=True)
     starts = [min([s.lineno, *(d.lineno for d in getattr(s, "decorator_list", ()))]) - 1 for s in tree.body]
@@ -190,34 +187,39 @@ def _parts(text: str) -> list[tuple[int, str | ast.stmt]] | None:
     parts: list[tuple[int, str | ast.stmt]] = []
     current: list[str] = []
     first = count = 0
-    for i, (start, size) in enumerate(zip(starts, sizes, strict=True)):
+    for i, start in enumerate(starts):
         end = starts[i + 1] if i + 1 < len(starts) else len(lines)
-        if current and (count + size > _MAX_NODES or (size > _MAX_NODES and _readable_coarsely(tree.body[i]))):
+        statement = "".join(lines[start:end])
+        size = len(_TOKEN.findall(statement))
+        coarse = size > _MAX_TOKENS and _readable_coarsely(tree.body[i])
+        if current and (coarse or count + size > _MAX_TOKENS):
             parts.append((first, "".join(current)))
             current, count = [], 0
-        if size > _MAX_NODES and _readable_coarsely(tree.body[i]):
+        if coarse:
             parts.append((start, tree.body[i]))
             continue
         if not current:
             first = start
-        current.append("".join(lines[start:end]))
+        current.append(statement)
         count += size
     if current:
         parts.append((first, "".join(current)))
-    return parts
+    return parts if len(parts) > 1 or not isinstance(parts[0][1], str) else None
 
 
 #: Calls that make a statement do what a coarse reading cannot see.
 _DYNAMIC_CALLS = frozenset(
     {"getattr", "setattr", "delattr", "vars", "dir", "globals", "locals", "eval", "exec", "compile", "__import__"}
-    | {"import_module", "run_path", "run_module", "spec_from_file_location", "open"}
+    | {"import_module", "run_path", "run_module", "spec_from_file_location", "open", "getfixturevalue", "usefixtures"}
+    | _MUTATORS
 )
 
 
 def _readable_coarsely(stmt: ast.stmt) -> bool:
     """An assignment to plain names, an expression, or a plain function (no decorator,
-    default, annotation or nested definition), that binds and loads nothing a coarse
-    reading would miss (no walrus, no reflection, no dynamic import, no global)."""
+    default, annotation or nested definition), that binds, writes and loads nothing a
+    coarse reading would miss (no walrus, global, reflection, dynamic import, fixture
+    request, container changed in place, attribute or item stored)."""
     if isinstance(stmt, ast.Assign):
         targets = stmt.targets
     elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
@@ -242,6 +244,8 @@ def _readable_coarsely(stmt: ast.stmt) -> bool:
     for node in ast.walk(stmt):
         if isinstance(node, ast.NamedExpr):
             return False
+        if isinstance(node, (ast.Subscript, ast.Attribute)) and not isinstance(node.ctx, ast.Load):
+            return False  # x[k] = v, x.a = v, del x[k]: a write the full reading follows
         if isinstance(node, ast.Call):
             func = node.func
             name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""

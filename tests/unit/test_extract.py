@@ -341,7 +341,7 @@ def test_doctest_examples_are_code_of_the_docstring():
 def small_parts(monkeypatch: pytest.MonkeyPatch) -> None:
     import impactsel.extract as extract_module
 
-    monkeypatch.setattr(extract_module, "_MAX_NODES", 60)
+    monkeypatch.setattr(extract_module, "_MAX_TOKENS", 60)
     monkeypatch.setattr(extract_module, "_LARGE_FILE", 0)
 
 
@@ -383,8 +383,20 @@ def test_a_function_too_large_for_libcst_is_read_from_pythons_own_tree(monkeypat
     assert changed(text, text.replace("scale(2)", "scale(3)", 1)) == {"table"}
 
 
-def test_a_decorated_function_too_large_for_a_coarse_reading_is_a_part_of_its_own(monkeypatch):
-    text = f"import pkg\n\n\n@pkg.cache\ndef table(size):\n    return [\n{ROWS}]\n"
+@pytest.mark.parametrize(
+    ("head", "first"),
+    [
+        ("@pkg.cache\ndef table(size):", "pass"),
+        ("def table(size=2):", "pass"),
+        ("def table(size):", "REGISTRY.append(size)"),
+        ("def table(size):", "TABLE[size] = 1"),
+        ("def table(request):", 'request.getfixturevalue("db")'),
+        ("def table(size):", "global TABLE"),
+    ],
+    ids=["decorated", "default", "container-changed", "item-stored", "fixture-requested", "global"],
+)
+def test_a_function_too_large_that_a_coarse_reading_would_misread_is_a_part_of_its_own(monkeypatch, head, first):
+    text = f"import pkg\n\n\n{head}\n    {first}\n    return [\n{ROWS}]\n"
     whole = extract(text)
     small_parts(monkeypatch)
 
