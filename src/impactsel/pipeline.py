@@ -26,6 +26,7 @@ from impactsel.discover import discover, module_name
 from impactsel.gitdiff import Repository
 from impactsel.graph import SymbolGraph
 from impactsel.model import (
+    DOCTEST,
     ChangeCause,
     ChangedSymbol,
     ChangeStatus,
@@ -359,7 +360,8 @@ def _fail_to_import(
     A module whose own top-level import binds a deleted name fails to import too,
     and so does every module that imports it.
     """
-    deleted = [c.id for c in changed if c.cause is ChangeCause.DELETED]
+    # (A docstring or its examples gone breaks no import.)
+    deleted = [c.id for c in changed if c.cause is ChangeCause.DELETED and not _is_documentation(c.id)]
     if not deleted:
         return
     gone = set(deleted)
@@ -372,21 +374,20 @@ def _fail_to_import(
         ):
             seeds.append(module_node(source.module))
     broken = graph.find_upstream(seeds)
-    modules = {source.path: source.module for source in project.files}
-    needs: dict[str, str | None] = {}  # test module -> a symbol of it a deletion breaks
-    for path in {item.path for item in items}:
-        module = modules.get(path, "")
-        needs[str(path)] = next(
-            (
-                f"{module}:{qualname}"
-                for qualname, sym in project.symbols.get(module, {}).items()
-                if "." not in qualname and sym.kind is not SymbolKind.FUNCTION and f"{module}:{qualname}" in broken
-            ),
-            None,
-        )
+    test_paths = {item.path for item in items}
+    modules = {source.module: str(source.path) for source in project.files if source.path in test_paths}
+    needs: dict[str, str] = {}  # test module -> a symbol of it a deletion breaks
+    for node in broken:
+        module, _, qualname = node.partition(":")
+        path = modules.get(module)
+        if path is None or path in needs or "." in qualname:
+            continue
+        sym = project.symbol(node)
+        if sym is not None and sym.kind is not SymbolKind.FUNCTION:
+            needs[path] = node
     for item in items:
         node = TEST_PREFIX + item.nodeid
-        hit = needs[str(item.path)]
+        hit = needs.get(str(item.path))
         if hit is None or node in reached:
             continue
         step: str | None = hit
@@ -394,6 +395,11 @@ def _fail_to_import(
             reached[step] = broken[step]
             step = broken[step]
         reached[node] = hit
+
+
+def _is_documentation(symbol: str) -> bool:
+    last = symbol.rpartition(":")[2].rpartition(".")[2]
+    return last in ("__doc__", DOCTEST)
 
 
 def _declared(
