@@ -135,6 +135,10 @@ class SymbolGraph:
         """
         changed = list(changed)
         reached = self._walk(changed, kept)
+        # With the test nodes known, stop as soon as every one of them is reached.
+        pending = None if tests is None else {t for t in tests if t not in reached}
+        if pending is not None and not pending:
+            return reached
         conditional: dict[str, set[str]] = {}
         for node in changed:
             if not node.startswith(NAME_PREFIX):
@@ -143,8 +147,6 @@ class SymbolGraph:
             conditional.setdefault(node, set()).update(c for c in module_qualname if not c.startswith(NAME_PREFIX))
         for user, node in self._name_users(reached):
             conditional.setdefault(user, set()).add(node)
-        # With the test nodes known, stop as soon as every one of them is reached.
-        pending = None if tests is None else {t for t in tests if t not in reached}
         holders: dict[str, set[str]] = {}  # guard -> the tests that reach it (each walked once)
 
         def able(definition: str) -> set[str]:
