@@ -19,7 +19,7 @@ from pathlib import PurePosixPath
 from impactsel.config import PytestSettings
 from impactsel.discover import is_doctest_file
 from impactsel.model import DOCTEST, FileSymbols, NodeId, Role, SourceFile, Symbol, SymbolKind
-from impactsel.resolve import IMPLICIT, Edge, EdgeKind, Project, module_node, symbol_id
+from impactsel.resolve import IMPLICIT, Edge, EdgeKind, Project, is_project_import, module_node, symbol_id
 
 TEST_PREFIX = "test:"
 #: one node per test module for what all of its tests run (kept out of every item's edges)
@@ -262,14 +262,8 @@ class _ModuleTests:
         return deps
 
     def _imports_project_code(self, sym: Symbol) -> bool:
-        """An import that binds (or may bind) code of the project."""
-        for target in sym.targets or (None,):
-            if target is None or target.level:
-                return True
-            parts = self.project.import_parts(self.module, target)
-            if not parts or parts[0] in self.project.top_packages:
-                return True
-        return False
+        top = self.project.top_packages
+        return not sym.targets or any(is_project_import(t, top) for t in sym.targets)
 
     def items(self) -> Iterator[TestItem]:
         for qualname, sym in self.table.items():

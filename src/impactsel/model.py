@@ -227,8 +227,9 @@ def symbol_fields(sym: Symbol, refs: tuple[Ref, ...]) -> list[object]:
 _OWN_CODE = frozenset({MODULE_QUALNAME, "<import>", "<main>"})
 
 
-def _is_doctest(qualname: str) -> bool:
-    return qualname == DOCTEST or qualname.endswith("." + DOCTEST)
+def is_documentation(qualname: str) -> bool:
+    """A docstring's text (``f.__doc__``, ``__doc__``) or its examples (``f.<doctest>``)."""
+    return qualname.rpartition(".")[2].rpartition(":")[2] in ("__doc__", DOCTEST)
 
 
 def interface_fields(sym: Symbol) -> list[object]:
@@ -239,7 +240,7 @@ def interface_fields(sym: Symbol) -> list[object]:
     write): only their own module's resolution reads them.
     """
     refs = sym.refs
-    if sym.kind is SymbolKind.FUNCTION or sym.qualname in _OWN_CODE or _is_doctest(sym.qualname):
+    if sym.kind is SymbolKind.FUNCTION or sym.qualname in _OWN_CODE or is_documentation(sym.qualname):
         refs = tuple(r for r in refs if r.kind is RefKind.WRITE)
     return symbol_fields(sym, refs)
 

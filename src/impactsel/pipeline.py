@@ -26,7 +26,6 @@ from impactsel.discover import discover, module_name
 from impactsel.gitdiff import Repository
 from impactsel.graph import SymbolGraph
 from impactsel.model import (
-    DOCTEST,
     ChangeCause,
     ChangedSymbol,
     ChangeStatus,
@@ -42,8 +41,9 @@ from impactsel.model import (
     SourceFile,
     SymbolId,
     SymbolKind,
+    is_documentation,
 )
-from impactsel.resolve import Project, module_node, name_node, owner_guard
+from impactsel.resolve import Project, is_project_import, module_node, name_node, owner_guard
 
 
 @dataclass
@@ -184,7 +184,7 @@ def _changed_symbols(
     top_packages = {s.module.split(".")[0] for s in sources} | {a.split(".")[0] for s in sources for a in s.aliases}
 
     def is_project(module: str, target: ImportTarget) -> bool:
-        return target.level > 0 or target.module.split(".")[0] in top_packages
+        return is_project_import(target, top_packages)
 
     # Both versions of every changed module are parsed together (in parallel when many
     # changed), not one at a time in the loop below.
@@ -361,7 +361,7 @@ def _fail_to_import(
     and so does every module that imports it.
     """
     # (A docstring or its examples gone breaks no import.)
-    deleted = [c.id for c in changed if c.cause is ChangeCause.DELETED and not _is_documentation(c.id)]
+    deleted = [c.id for c in changed if c.cause is ChangeCause.DELETED and not is_documentation(c.id)]
     if not deleted:
         return
     gone = set(deleted)
@@ -395,11 +395,6 @@ def _fail_to_import(
             reached[step] = broken[step]
             step = broken[step]
         reached[node] = hit
-
-
-def _is_documentation(symbol: str) -> bool:
-    last = symbol.rpartition(":")[2].rpartition(".")[2]
-    return last in ("__doc__", DOCTEST)
 
 
 def _declared(

@@ -17,7 +17,7 @@ import builtins
 import enum
 import sys
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from impactsel.model import (
@@ -34,6 +34,7 @@ from impactsel.model import (
     Symbol,
     SymbolId,
     SymbolKind,
+    is_documentation,
 )
 
 _BUILTINS = frozenset(dir(builtins)) | {"__file__", "__name__", "__doc__", "__spec__", "__path__", "__builtins__"}
@@ -198,6 +199,12 @@ def _is_variable(project: Project, node: str) -> bool:
         return False
     sym = project.symbol(node)
     return sym.kind is SymbolKind.NAME if sym is not None else True
+
+
+def is_project_import(target: ImportTarget, top_packages: Collection[str]) -> bool:
+    """An import that binds (or may bind) code of the project: relative, or from one of
+    its top-level packages (not another distribution's, nor the standard library's)."""
+    return target.level > 0 or target.module.split(".")[0] in top_packages
 
 
 def owner_guard(node: str) -> str:
@@ -706,13 +713,12 @@ class _ModuleEdges:
                 yield Edge(here, node.partition(":")[0] + ":" + MODULE_QUALNAME, EdgeKind.IMPORT)
         members: dict[str, list[Symbol]] = defaultdict(list)
         for sym in self.result.symbols:
-            owner, _, last = sym.qualname.rpartition(".")
-            if owner and last not in ("__doc__", DOCTEST):  # a class's docstring is read through __doc__ only
+            owner = sym.qualname.rpartition(".")[0]
+            if owner and not is_documentation(sym.qualname):  # a class's docstring is read through __doc__ only
                 members[owner].append(sym)
         for sym in self.result.symbols:
             user = symbol_id(module, sym.qualname)
-            last = sym.qualname.rpartition(".")[2]
-            if sym.qualname not in (MODULE_QUALNAME, "<main>", "<import>") and last not in ("__doc__", DOCTEST):
+            if sym.qualname not in (MODULE_QUALNAME, "<main>", "<import>") and not is_documentation(sym.qualname):
                 # (A docstring's text needs no code to run; a doctest uses the module node itself.)
                 yield Edge(user, here, EdgeKind.MODULE)
             out: list[Edge] = []
@@ -875,13 +881,12 @@ class _ModuleEdges:
             # of), and runs a setter of a, if X has one: the nodes the whole chain leads to
             # beyond its prefixes. X a variable: an object whose __setattr__ runs, so X's
             # value is used.
-            prefixes: set[str] = set()
-            for end in range(1, len(ref.chain)):
-                prefixes |= project.lookup(module, ref.chain[:end])
-            for node in project.lookup(module, ref.chain[:1]):
+            found = [project.lookup(module, ref.chain[:end]) for end in range(1, len(ref.chain))]
+            prefixes = set().union(*found)
+            for node in found[0]:
                 yield node, EdgeKind.USES if _is_variable(project, node) else EdgeKind.CHECK
             # On a function (f.__doc__ = ...) no setter of the project runs.
-            owners = [s.kind for t in project.lookup(module, ref.chain[:-1]) if (s := project.symbol(t)) is not None]
+            owners = [s.kind for t in found[-1] if (s := project.symbol(t)) is not None]
             on_function = SymbolKind.FUNCTION in owners and all(
                 k in (SymbolKind.FUNCTION, SymbolKind.IMPORT) for k in owners
             )
