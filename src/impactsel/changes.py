@@ -8,7 +8,7 @@ counts as a change to its whole module (every user of it is affected).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import PurePosixPath
 
 from impactsel.model import (
@@ -31,6 +31,7 @@ def compare(
     new_module: str | None,
     new: ExtractResult | None,
     is_project_module: Callable[[str, ImportTarget], bool] = lambda module, target: False,
+    modules: Collection[str] = frozenset(),
 ) -> tuple[list[ChangedSymbol], str | None]:
     """The symbols that differ between two versions of one file.
 
@@ -39,6 +40,7 @@ def compare(
         old_module / old: module name and extraction result at the base (None: the file is new).
         new_module / new: the same for the work tree (None: the file was deleted).
         is_project_module: whether an import (in a module) imports code of the project.
+        modules: the project's module names (``from pkg import sub`` may import a submodule).
 
     Returns:
         The changed symbols, and a reason when a side could not be analysed.
@@ -65,9 +67,15 @@ def compare(
             changed.append(ChangedSymbol(_id(new_module, qualname), ChangeCause.MODIFIED, path, kept))
     for qualname in new_table.keys() - old_table.keys():
         changed.append(_cs(new_module, qualname, ChangeCause.ADDED, path))
-    # An import of project code added, removed or changed at module level runs that
-    # code (or fails) when this module is imported: its importers are affected.
-    if _project_imports(old, old_module, is_project_module) != _project_imports(new, new_module, is_project_module):
+    # An import of project code added or changed at module level runs that code (or
+    # fails) when this module is imported: its importers are affected. One removed
+    # fails nothing: unless the modules the others import, in their order, differ too
+    # (``from .utils import b`` gone, ``from .utils import a`` left), nothing else runs.
+    old_imports = _project_imports(old, old_module, is_project_module)
+    new_imports = _project_imports(new, new_module, is_project_module)
+    if not set(new_imports) <= set(old_imports) or _run(old_imports, new_module, path, modules) != _run(
+        new_imports, new_module, path, modules
+    ):
         changed.append(_cs(new_module, MODULE_QUALNAME, ChangeCause.MODIFIED, path))
     # What ``from m import *`` takes from this module changed: its importers are affected.
     # It binds the set of names in ``__all__``, whatever their order (a sorted ``__all__``
@@ -86,10 +94,27 @@ def compare(
 
 def _project_imports(
     result: ExtractResult | None, module: str | None, is_project_module: Callable[[str, ImportTarget], bool]
-) -> set[ImportTarget]:
+) -> list[ImportTarget]:
+    """The module-level imports of project code, in the order they run."""
     if not isinstance(result, FileSymbols) or module is None:
-        return set()
-    return {t for t in result.imports if is_project_module(module, t)}
+        return []
+    return [t for t in result.imports if is_project_module(module, t)]
+
+
+def _run(targets: list[ImportTarget], module: str, path: PurePosixPath, modules: Collection[str]) -> list[str]:
+    """The modules these imports run, each where it first runs."""
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    run: dict[str, None] = {}
+    for target in targets:
+        if target.level:
+            base = ".".join(package.split(".")[: len(package.split(".")) - target.level + 1] if package else [])
+            name = ".".join(p for p in (base, target.module) if p)
+        else:
+            name = target.module
+        run[name] = None
+        if target.name is not None and f"{name}.{target.name}" in modules:
+            run[f"{name}.{target.name}"] = None
+    return list(run)
 
 
 def _name_set(names: tuple[str, ...] | None) -> frozenset[str] | None:

@@ -183,6 +183,8 @@ def _changed_symbols(
     old_modules: set[str] = set()
     top_packages = {s.module.split(".")[0] for s in sources} | {a.split(".")[0] for s in sources for a in s.aliases}
 
+    modules = {s.module for s in sources}
+
     def is_project(module: str, target: ImportTarget) -> bool:
         return is_project_import(target, top_packages)
 
@@ -231,7 +233,7 @@ def _changed_symbols(
             old_modules.add(old_module)
         new_result = results.get(new_source) if new_source is not None else None
         found, reason = changes_stage.compare(
-            path, old_module, old_result, new_source.module if new_source else None, new_result, is_project
+            path, old_module, old_result, new_source.module if new_source else None, new_result, is_project, modules
         )
         changed += found
         if reason:

@@ -223,6 +223,27 @@ def test_flat_deleted_name_that_a_module_imports_at_the_top(git_repo):
     assert repo.ids() == expect(CHECK_SHOW)
 
 
+def test_flat_unused_import_removed_where_its_module_is_still_imported(git_repo):
+    # calc.core still runs when calc.fmt is imported (``from calc import core``): the
+    # removed line only unbinds ``add`` in calc.fmt, which nothing there uses.
+    repo = git_repo("flat")
+    repo.replace("calc/fmt.py", "from calc import core\n", "from calc import core\nfrom calc.core import add\n")
+    repo.commit("import add")
+    repo.replace("calc/fmt.py", "from calc.core import add\n", "")
+
+    assert repo.ids() == expect()
+
+
+def test_flat_import_removed_that_was_the_only_one_of_its_module(git_repo):
+    # calc.stats no longer runs when calc.fmt is imported: what imports fmt is affected.
+    repo = git_repo("flat")
+    repo.replace("calc/fmt.py", "from calc import core\n", "from calc import core\nimport calc.stats\n")
+    repo.commit("import stats")
+    repo.replace("calc/fmt.py", "import calc.stats\n", "")
+
+    assert repo.ids() == expect(CHECK_SHOW)
+
+
 def test_src_layout_deleted_module_still_imported_by_a_test(git_repo):
     repo = git_repo("srclayout")
     repo.delete("src/shop/checkout.py")
