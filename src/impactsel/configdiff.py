@@ -75,6 +75,16 @@ PROJECT_FIELDS = frozenset(
     }
 )
 
+#: Where a ``pyproject.toml`` lists requirements (dotted; see ``depdiff``).
+PYPROJECT_DEPENDENCY_KEYS = (
+    "project.dependencies",
+    "project.optional-dependencies",
+    "dependency-groups",
+    "tool.poetry.dependencies",
+    "tool.poetry.dev-dependencies",
+    "tool.poetry.group",
+)
+
 #: setup.cfg / tox.ini sections of the same kind of tools (globs, as ``[mypy-pkg.*]``).
 INERT_SECTIONS = (
     "flake8",
@@ -196,12 +206,22 @@ def _run_by_pytest(tool: str, addopts: tuple[str, ...]) -> bool:
     return any(opt.split("=")[0] == f"--{tool}" or opt.startswith(f"--{tool}-") for opt in addopts)
 
 
+def inert_pyproject(old: dict[str, Any], new: dict[str, Any], addopts: tuple[str, ...] = ()) -> bool:
+    """Whether what differs between two ``pyproject.toml`` documents is inert."""
+    parts = _pyproject_document_parts(old, new)
+    return parts is not None and not any(_run_by_pytest(tool, addopts) for tool, _ in parts)
+
+
 def _pyproject_parts(old_text: str, new_text: str) -> _Parts | None:
     """The inert tables and fields that differ, or None when anything else does."""
     try:
         old, new = tomllib.loads(old_text), tomllib.loads(new_text)
     except tomllib.TOMLDecodeError:
         return None
+    return _pyproject_document_parts(old, new)
+
+
+def _pyproject_document_parts(old: dict[str, Any], new: dict[str, Any]) -> _Parts | None:
     parts: _Parts = []
     for key in _ordered(_changed_keys(old, new), new, old):
         if key == "tool" and isinstance(old.get(key, {}), dict) and isinstance(new.get(key, {}), dict):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import fnmatch
 import gc
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
@@ -94,11 +94,14 @@ def _analyse(settings: Settings) -> Analysis:
         empty = Selection(base=base, changed=(), tests=(), total_tests=0, test_roots=settings.pytest.testpaths)
         return Analysis(empty, SymbolGraph.empty(), {}, [], time.perf_counter() - started, Project({}), settings.root)
     sources = discover(paths, settings.pytest)
+    file_changes, dependencies, notes, run_all = _dependency_changes(file_changes, settings, sources)
     extractor = Extractor(Cache(settings.cache_dir), settings.jobs)
     results = extractor.lazy(settings.root, sources)
-    changed, notes, run_all, extra_modules, file_changes_left = _changed_symbols(
+    changed, more_notes, more_run_all, extra_modules, file_changes_left = _changed_symbols(
         settings, sources, results, file_changes, extractor
     )
+    notes += more_notes
+    run_all = run_all or more_run_all
     # The files' texts were for comparing their versions: not kept through the build.
     file_changes = [replace(c, old_text=None, new_text=None) for c in file_changes]
     file_changes_left = [replace(c, old_text=None, new_text=None) for c in file_changes_left]
@@ -109,10 +112,11 @@ def _analyse(settings: Settings) -> Analysis:
     )
     notes += more_notes
     run_all = run_all or file_run_all
+    at_import = _dependency_seeds(dependencies, sources, results, built.mentioning, changed, seeds)
     kept = [c.id for c in changed if c.binding_kept]
     reached = graph.find_affected(seeds, owner_guard, (TEST_PREFIX + item.nodeid for item in items), kept)
     notes += _dynamic_notes(built.dynamic, reached, changed)
-    _fail_to_import(reached, graph, items, project, changed, built.mentioning)
+    _fail_to_import(reached, graph, items, project, changed, built.mentioning, at_import)
     selected = _selected(items, reached, graph, settings)
     selected = _declared(selected, items, project, graph, file_changes, settings)
     selection = Selection(
@@ -241,6 +245,130 @@ def _changed_symbols(
     return changed, notes, run_all, old_modules, others
 
 
+@dataclass(frozen=True)
+class _Dependencies:
+    """What changes to requirements and lock files install anew."""
+
+    modules: frozenset[str] = frozenset()  #: top-level modules of distributions installed at other versions
+    packages: frozenset[str] = frozenset()  #: the project's packages added to or removed from its install
+    path: PurePosixPath | None = None  #: the first of the files that say so
+
+
+def _dependency_changes(
+    file_changes: list[FileChange], settings: Settings, sources: tuple[SourceFile, ...]
+) -> tuple[list[FileChange], _Dependencies, list[str], str | None]:
+    """Take the changes to dependency lists out of ``file_changes``: what they install anew.
+
+    Returns the other changes, the modules and packages installed anew, the notes,
+    and why every test is selected (a change that cannot be read as new pins of
+    named distributions, a distribution impactsel cannot find installed...).
+    """
+    from impactsel import depdiff  # packaging's parser: only when a dependency file changed
+
+    rest: list[FileChange] = []
+    distributions: set[str] = set()
+    packages: set[str] = set()
+    paths: list[PurePosixPath] = []
+    notes: list[str] = []
+    run_all: str | None = None
+    for change in file_changes:
+        path = change.path
+        candidate = (
+            _matches_any(path, CONFIG_FILES)
+            and (path.name == "pyproject.toml" or depdiff.is_dependency_file(path))
+            and change.old_path in (None, path)
+            and not _matches_any(path, settings.run_all_on)
+            and not configdiff.is_docs_requirements(path)
+        )
+        found = depdiff.diff(change, settings.pytest.addopts) if candidate else None
+        if found is None:
+            rest.append(change)
+        elif found.reason is not None:
+            run_all = run_all or found.reason
+        else:
+            distributions |= found.distributions
+            packages |= found.packages
+            paths.append(path)
+            if not found.distributions and not found.packages:
+                notes.append(f"{path} changed, but no distribution's pin: no test selected for it")
+    if not paths:
+        return rest, _Dependencies(), notes, run_all
+    modules: frozenset[str] = frozenset()
+    if distributions:
+        modules, why, note = _provided(distributions, settings.root, sources)
+        run_all = run_all or why
+        notes += [note] if note else []
+    if packages:
+        notes.append(f"packages added to or removed from the install: {', '.join(sorted(packages))}")
+    return rest, _Dependencies(modules, frozenset(packages), paths[0]), notes, run_all
+
+
+def _provided(
+    distributions: set[str], root: Path, sources: tuple[SourceFile, ...]
+) -> tuple[frozenset[str], str | None, str | None]:
+    """The top-level modules that new versions of ``distributions`` provide (and of what requires them)."""
+    from impactsel import installed
+
+    found = installed.distributions(installed.site_dirs(root))
+    tops = {s.module.split(".")[0] for s in sources}
+    own = {
+        name
+        for name, dist in found.items()
+        if (dist.modules and dist.modules <= tops) or (dist.origin is not None and _within(dist.origin, root))
+    }
+    result = installed.affected(distributions, found, own)
+    if result.reason is not None:
+        return frozenset(), f"a dependency changed: {result.reason}", None
+    changed = ", ".join(sorted(distributions - own))
+    modules = ", ".join(sorted(result.modules))
+    return result.modules, None, f"new pins of {changed}: selecting the tests that import {modules or 'nothing'}"
+
+
+def _within(path: Path, root: Path) -> bool:
+    try:
+        path.resolve().relative_to(root.resolve())
+    except (ValueError, OSError):
+        return False
+    return True
+
+
+def _dependency_seeds(
+    dependencies: _Dependencies,
+    sources: tuple[SourceFile, ...],
+    results: LazyResults,
+    mentioning: Callable[[set[str]], list[SourceFile]],
+    changed: list[ChangedSymbol],
+    seeds: list[str],
+) -> list[str]:
+    """Seed the walk with the code that imports what is installed anew (``seeds``,
+    ``changed``); return the modules whose import runs code installed anew."""
+    at_import: list[str] = []
+    packages = dependencies.packages
+    for source in sources if packages else ():
+        if any(source.module == p or source.module.startswith(p + ".") for p in packages):
+            at_import.append(module_node(source.module))
+    modules = dependencies.modules
+    for source in mentioning(set(modules)) if modules else ():
+        result = results[source]
+        if not isinstance(result, FileSymbols):
+            continue  # a module that cannot be analysed: its users are selected already
+
+        def installed_anew(module: str, level: int) -> bool:
+            return level == 0 and module.split(".")[0] in modules
+
+        if any(installed_anew(t.module, t.level) for t in (*result.imports, *result.star_imports)):
+            at_import.append(module_node(source.module))
+        for sym in result.symbols:
+            if any(installed_anew(t.module, t.level) for t in sym.targets) or any(
+                r.kind is RefKind.IMPORT and r.chain and installed_anew(r.chain[0], r.level) for r in sym.refs
+            ):
+                node = SymbolId(f"{source.module}:{sym.qualname}")
+                assert dependencies.path is not None
+                seeds.append(node)
+                changed.append(ChangedSymbol(node, ChangeCause.FILE, dependencies.path))
+    return at_import
+
+
 def _inert_config_note(change: FileChange, settings: Settings) -> str | None:
     """Why no test can observe this change to a configuration file, or None: every test.
 
@@ -353,6 +481,7 @@ def _fail_to_import(
     project: Project,
     changed: list[ChangedSymbol],
     mentioning: Callable[[set[str]], list[SourceFile]],
+    at_import: Sequence[str] = (),
 ) -> None:
     """A test module that needs a deleted name at import time fails as a whole.
 
@@ -360,14 +489,17 @@ def _fail_to_import(
     test module (a base class, ``from m import gone``), every test in that module is
     affected, not only the ones that use the class: the module no longer imports.
     A module whose own top-level import binds a deleted name fails to import too,
-    and so does every module that imports it.
+    and so does every module that imports it. ``at_import``: module nodes whose
+    import runs other code than before (a dependency installed at another version):
+    every test module importing them, directly or not, is affected as a whole.
+    A ``conftest.py`` that imports what fails takes every test of its directory.
     """
     # (A docstring or its examples gone breaks no import.)
     deleted = [c.id for c in changed if c.cause is ChangeCause.DELETED and not is_documentation(c.id)]
-    if not deleted:
+    if not deleted and not at_import:
         return
     gone = set(deleted)
-    seeds = list(deleted)
+    seeds = [*deleted, *at_import]
     for source in mentioning({d.partition(":")[2] for d in deleted if "." not in d.partition(":")[2]}):
         table = project.symbols.get(source.module, {})
         if any(
@@ -378,18 +510,25 @@ def _fail_to_import(
     broken = graph.find_upstream(seeds)
     test_paths = {item.path for item in items}
     modules = {source.module: str(source.path) for source in project.files if source.path in test_paths}
+    conftests = {s.module: str(s.path.parent) for s in project.files if s.path.name == "conftest.py"}
     needs: dict[str, str] = {}  # test module -> a symbol of it a deletion breaks
+    scopes: dict[str, str] = {}  # directory of a conftest.py that no longer imports -> the symbol
     for node in broken:
         module, _, qualname = node.partition(":")
-        path = modules.get(module)
-        if path is None or path in needs or "." in qualname:
+        if "." in qualname:
             continue
         sym = project.symbol(node)
-        if sym is not None and sym.kind is not SymbolKind.FUNCTION:
+        path = modules.get(module)
+        if path is not None and path not in needs and sym is not None and sym.kind is not SymbolKind.FUNCTION:
             needs[path] = node
+        where = conftests.get(module)
+        if where is not None and (node == module_node(module) or (sym is not None and sym.kind is SymbolKind.IMPORT)):
+            scopes.setdefault(where, node)
     for item in items:
         node = TEST_PREFIX + item.nodeid
-        hit = needs.get(str(item.path))
+        hit = needs.get(str(item.path)) or next(
+            (n for where, n in scopes.items() if where == "." or str(item.path).startswith(where + "/")), None
+        )
         if hit is None or node in reached:
             continue
         step: str | None = hit

@@ -104,12 +104,19 @@ def test_pyproject_pytest_options_select_every_test(git_repo):
     assert select(repo) == (EVERY_TEST, every_test("pyproject.toml"))
 
 
-def test_pyproject_dependencies_with_an_inert_table_select_every_test(git_repo):
+NOT_INSTALLED = (
+    "a dependency changed: impactsel-no-such-distribution is not installed where impactsel looks:"
+    " cannot tell what it provides"
+)
+
+
+def test_pyproject_dependencies_with_an_inert_table_are_a_dependency_change(git_repo):
     repo = git_repo("flat")
-    repo.replace("pyproject.toml", 'version = "0.1.0"\n', 'version = "0.1.0"\ndependencies = ["attrs"]\n')
+    new = 'version = "0.1.0"\ndependencies = ["impactsel-no-such-distribution"]\n'
+    repo.replace("pyproject.toml", 'version = "0.1.0"\n', new)
     repo.write("pyproject.toml", repo.read("pyproject.toml") + "\n[tool.ruff]\nline-length = 100\n")
 
-    assert select(repo) == (EVERY_TEST, every_test("pyproject.toml"))
+    assert select(repo) == (EVERY_TEST, [f"impactsel: selecting every test: {NOT_INSTALLED}"])
 
 
 def test_pyproject_that_did_not_parse_at_the_base_selects_every_test(git_repo):
@@ -278,11 +285,12 @@ def test_requirements_of_the_documentation_select_nothing(git_repo):
     )
 
 
-def test_requirements_elsewhere_select_every_test(git_repo):
+def test_requirements_elsewhere_are_read(git_repo):
+    # (Which tests a known distribution selects: see test_dependencies.py.)
     repo = git_repo("srclayout")
-    repo.write("requirements-dev.txt", "pytest\n")
+    repo.write("requirements-dev.txt", "impactsel-no-such-distribution\n")
 
-    assert select(repo) == (EVERY_TEST, every_test("requirements-dev.txt"))
+    assert select(repo) == (EVERY_TEST, [f"impactsel: selecting every test: {NOT_INSTALLED}"])
 
 
 def test_requirements_of_the_documentation_outside_the_users_ignore_select_every_test(git_repo):

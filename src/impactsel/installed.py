@@ -1,0 +1,142 @@
+"""Installed distributions: which modules each provides, which others it requires.
+
+Read from the metadata on disk (``*.dist-info``: ``top_level.txt`` or ``RECORD``,
+``METADATA``'s ``Requires-Dist``, ``entry_points.txt``), never by importing
+anything. The environment searched is the project's: ``$VIRTUAL_ENV``, else a
+``.venv`` or ``venv`` directory at the root; then the interpreter running
+impactsel (the distributions of the two are usually the same names).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import urllib.parse
+from collections.abc import Collection
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+
+@dataclass(frozen=True)
+class Installed:
+    """One installed distribution, as far as test selection cares."""
+
+    modules: frozenset[str]  #: the top-level modules and packages it provides
+    requires: frozenset[str]  #: canonical names of the distributions it requires
+    plugin: bool  #: a pytest plugin (``pytest11`` entry point): it runs in every test session
+    startup: bool  #: it installs a ``.pth`` file, which runs at every start of Python
+    origin: Path | None = None  #: the local directory it was installed from (``direct_url.json``)
+
+
+@dataclass(frozen=True)
+class Affected:
+    """What new versions of some distributions reach: the modules, or why it cannot tell."""
+
+    modules: frozenset[str] = frozenset()
+    distributions: tuple[str, ...] = ()  #: every distribution reached, the changed ones and what requires them
+    reason: str | None = None
+
+
+def site_dirs(root: Path) -> list[Path]:
+    """The ``site-packages`` directories of the project's environment, then the running interpreter's path."""
+    venvs = [Path(os.environ["VIRTUAL_ENV"])] if os.environ.get("VIRTUAL_ENV") else []
+    venvs += [root / ".venv", root / "venv"]
+    found: list[Path] = []
+    for venv in venvs:
+        found += sorted(venv.glob("lib/python3*/site-packages")) + sorted(venv.glob("Lib/site-packages"))
+    found += [Path(p) for p in sys.path if p and Path(p).is_dir()]
+    return list(dict.fromkeys(found))
+
+
+def distributions(paths: Collection[Path]) -> dict[str, Installed]:
+    """Canonical name -> what it provides, the first found on ``paths`` winning."""
+    found: dict[str, Installed] = {}
+    for dist in metadata.distributions(path=[str(p) for p in paths]):
+        name = dist.metadata["Name"] if dist.metadata else None
+        if not name:
+            continue
+        key = canonicalize_name(name)
+        if key not in found:
+            found[key] = _read(dist)
+    return found
+
+
+def affected(changed: Collection[str], installed: dict[str, Installed], own: Collection[str]) -> Affected:
+    """The modules that new versions of ``changed`` distributions may behave differently in.
+
+    A distribution that requires a changed one may change with it: its modules
+    count too, and so on up. The project's own distributions (``own``) are left
+    out: their code is what impactsel analyses.
+    """
+    reached = set(changed) - set(own)
+    todo = list(reached)
+    requirers: dict[str, set[str]] = {}
+    for name, dist in installed.items():
+        for required in dist.requires:
+            requirers.setdefault(required, set()).add(name)
+    while todo:
+        for user in requirers.get(todo.pop(), ()):
+            if user not in reached and user not in own:
+                reached.add(user)
+                todo.append(user)
+    modules: set[str] = set()
+    for name in sorted(reached):
+        dist = installed.get(name)
+        if dist is None:
+            return Affected(reason=f"{name} is not installed where impactsel looks: cannot tell what it provides")
+        if dist.plugin:
+            return Affected(reason=f"{name} is a pytest plugin: it runs in every test session")
+        if dist.startup:
+            return Affected(reason=f"{name} installs a .pth file, which runs whenever Python starts")
+        if not dist.modules:
+            return Affected(reason=f"{name} lists no files: cannot tell what it provides")
+        modules |= dist.modules
+    return Affected(frozenset(modules), tuple(sorted(reached)))
+
+
+# Private
+
+
+def _read(dist: metadata.Distribution) -> Installed:
+    files = dist.files or []
+    startup = any(f.suffix == ".pth" and len(f.parts) == 1 for f in files)
+    top_level = dist.read_text("top_level.txt")
+    if top_level:
+        modules = {line.strip().replace("/", ".").split(".")[0] for line in top_level.splitlines() if line.strip()}
+    else:
+        modules = {_module_of(f.parts) for f in files}
+        modules.discard("")
+    requires: set[str] = set()
+    for line in dist.requires or ():
+        try:
+            requires.add(canonicalize_name(Requirement(line).name))
+        except InvalidRequirement:
+            continue
+    plugin = any(ep.group == "pytest11" for ep in dist.entry_points)
+    return Installed(frozenset(modules), frozenset(requires), plugin, startup, _origin(dist))
+
+
+def _origin(dist: metadata.Distribution) -> Path | None:
+    try:
+        url = json.loads(dist.read_text("direct_url.json") or "{}").get("url", "")
+    except (ValueError, AttributeError):
+        return None
+    if not isinstance(url, str) or not url.startswith("file://"):
+        return None
+    return Path(urllib.parse.unquote(urllib.parse.urlparse(url).path))
+
+
+def _module_of(parts: tuple[str, ...]) -> str:
+    """The top-level module a file of a distribution belongs to ('' when none)."""
+    if not parts or parts[0] in ("..", "__pycache__") or parts[0].endswith((".dist-info", ".egg-info", ".data")):
+        return ""
+    first = parts[0]
+    if len(parts) == 1:
+        stem, _, suffix = first.partition(".")
+        return stem if suffix in ("py", "pyc") or suffix.endswith(("so", "pyd")) else ""
+    return first if first.isidentifier() else ""
