@@ -244,6 +244,24 @@ def test_flat_import_removed_that_was_the_only_one_of_its_module(git_repo):
     assert repo.ids() == expect(CHECK_SHOW)
 
 
+def test_flat_deleted_name_that_a_conftest_imports(git_repo):
+    # tests/geo/conftest.py no longer imports: every test of its directory fails, the
+    # ones that use none of its fixtures too; the other directories are not affected.
+    repo = git_repo("flat")
+    repo.write("tests/geo/conftest.py", "from calc.core import sub\n")
+    repo.rename("tests/check_geometry.py", "tests/geo/check_geometry.py")
+    repo.commit("geometry checks in a directory of their own")
+    repo.replace("calc/core.py", "def sub(a, b):\n    return a - b\n", "")
+
+    # check_core.py imports sub too (see test_flat_deleted_function_that_a_test_module_imports).
+    assert repo.ids() == expect(
+        CHECK_ADD,
+        "tests/check_core.py::check_sub",
+        "tests/geo/check_geometry.py::CheckGeometry::check_area",
+        "tests/geo/check_geometry.py::CheckGeometry::check_perimeter",
+    )
+
+
 def test_src_layout_deleted_module_still_imported_by_a_test(git_repo):
     repo = git_repo("srclayout")
     repo.delete("src/shop/checkout.py")
