@@ -369,8 +369,6 @@ class _Scope:
     #: how often each local is bound, and by which constructor call when ``x = C(...)``
     binds: dict[str, int] = field(default_factory=dict)
     constructors: dict[str, set[tuple[str, ...]]] = field(default_factory=dict)
-    #: the body of a ``def``: Python never evaluates the annotation of a local (``x: T = v``)
-    unevaluated_annotations: bool = False
 
 
 class _Walker:
@@ -611,9 +609,7 @@ class _Walker:
         decos = {c[-1] for c in (_chain(d.decorator) for d in node.decorators) if c}
         names = [p.name.value for p in _all_params(params)]
         self_name = names[0] if in_class and names and "staticmethod" not in decos else None
-        fscope = _Scope(
-            "function", qualname=scope.qualname, self_name=self_name, assigned=set(names), unevaluated_annotations=True
-        )
+        fscope = _Scope("function", qualname=scope.qualname, self_name=self_name, assigned=set(names))
         if sym is not None:
             sym.is_static = in_class and "staticmethod" in decos
             # pytest requests as fixtures the parameters without a default value.
@@ -734,14 +730,6 @@ class _Walker:
         return True
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> bool:
-        if node.value is not None and self._scopes[-1].unevaluated_annotations:
-            # ``x: T = v`` in a function runs as ``x = v``: the same tokens, the same
-            # references (T is never evaluated, so never looked up).
-            tokens = self._owner.tokens
-            tokens.pop()  # this node's marker: the Assign's takes its place
-            self._visit(cst.Assign(targets=[cst.AssignTarget(node.target)], value=node.value))
-            tokens.pop()  # its closing token: this node's follows
-            return False
         self._bind(node.target)
         self._visit(node.annotation)
         if node.value is not None:

@@ -275,27 +275,6 @@ def test_a_code_edit_changes_the_fingerprint_of_its_symbol_only(old, new, expect
     assert changed(MODULE, MODULE.replace(old, new)) == expected
 
 
-def test_the_annotation_of_a_local_is_not_code_but_elsewhere_it_is():
-    # Python never evaluates ``x: T = v`` in a function's body; in a class or a
-    # module, it does (and stores it in ``__annotations__``, which dataclasses read).
-    old = """
-        def f(items):
-            out = []  # type: list[str]
-            out.extend(items)
-            return out
-
-
-        class C:
-            out = []
-        x = []
-        """
-    new = old.replace("out = []  # type: list[str]", "out: list[str] = []")
-    new = new.replace("    out = []", "    out: list = []").replace("x = []", "x: list = []")
-
-    assert changed(old, new) == {"C.out", "x"}
-    assert changed(old, old.replace("out = []  #", "out: list = [1]  #")) == {"f"}
-
-
 def test_docstrings_are_symbols_of_their_own():
     old = """
         def f(x):
