@@ -20,8 +20,8 @@ import fnmatch
 import json
 import re
 import sys
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -53,6 +53,9 @@ class DependencyDiff:
     distributions: frozenset[str] = frozenset()
     packages: frozenset[str] = frozenset()  #: the project's own packages added to or removed from the install
     reason: str | None = None
+    #: the environment markers of a distribution's differing entries (``sys_platform == "win32"``),
+    #: when each has one: it changes nothing where none holds
+    markers: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
 def is_dependency_file(path: PurePosixPath) -> bool:
@@ -127,7 +130,7 @@ def _requirements(path: PurePosixPath, old_text: str, new_text: str) -> Dependen
     opaque = set(old.opaque) ^ set(new.opaque)
     if opaque:
         return DependencyDiff(reason=f"{path} changed a requirement that names no distribution ({min(opaque)})")
-    return DependencyDiff(distributions=frozenset(_differing(old.pins, new.pins)))
+    return _pins_differ(old, new)
 
 
 @dataclass
@@ -135,6 +138,17 @@ class _Requirements:
     pins: dict[str, list[str]]  #: distribution -> its requirement lines, normalised
     options: list[str]  #: ``-r``, ``-c``, ``-e``, ``--index-url``... in order
     opaque: list[str]  #: requirements given as a URL or a path
+    markers: dict[str, set[str]] = field(default_factory=dict)  #: distribution -> its entries' markers ("": none)
+
+
+def _pins_differ(old: _Requirements, new: _Requirements, packages: frozenset[str] = frozenset()) -> DependencyDiff:
+    names = _differing(old.pins, new.pins)
+    markers = {n: frozenset(old.markers.get(n, set()) | new.markers.get(n, set())) for n in names}
+    return DependencyDiff(
+        distributions=frozenset(names),
+        packages=packages,
+        markers={n: m for n, m in markers.items() if m and "" not in m},
+    )
 
 
 def _read_requirements(text: str) -> _Requirements:
@@ -155,6 +169,7 @@ def _read_requirements(text: str) -> _Requirements:
         requirement.name = canonicalize_name(requirement.name)  # Django==4.2 is django==4.2
         entry = f"{requirement} --{' '.join(sorted(hashes.split()))}" if hashes else str(requirement)
         reqs.pins.setdefault(requirement.name, []).append(entry)
+        reqs.markers.setdefault(requirement.name, set()).add(str(requirement.marker or ""))
     return reqs
 
 
@@ -256,10 +271,7 @@ def _pyproject(old_text: str, new_text: str, addopts: tuple[str, ...]) -> Depend
         return None  # something else a test may observe changed too
     if old_pins.options != new_pins.options or set(old_pins.opaque) ^ set(new_pins.opaque):
         return DependencyDiff(reason="pyproject.toml changed a requirement that names no distribution")
-    return DependencyDiff(
-        distributions=frozenset(_differing(old_pins.pins, new_pins.pins)),
-        packages=frozenset(set(old_packages) ^ set(new_packages)),
-    )
+    return _pins_differ(old_pins, new_pins, frozenset(set(old_packages) ^ set(new_packages)))
 
 
 def _pyproject_pins(document: dict[str, Any]) -> _Requirements:
@@ -284,6 +296,7 @@ def _add_lines(found: _Requirements, where: str, lines: list[Any]) -> None:
     read = _read_requirements("\n".join(v for v in lines if isinstance(v, str)))
     for name, entries in read.pins.items():
         found.pins.setdefault(name, []).extend(f"{where}: {e}" for e in entries)
+        found.markers.setdefault(name, set()).update(read.markers[name])
     found.options += read.options
     found.opaque += read.opaque
     # ``{include-group = "x"}`` and other tables: opaque, compared as they are
@@ -295,6 +308,7 @@ def _add_poetry(found: _Requirements, where: str, table: object) -> None:
     for name, spec in _table_items(table):
         if name.lower() != "python":
             found.pins.setdefault(canonicalize_name(name), []).append(f"{where}: {json.dumps(spec, sort_keys=True)}")
+            found.markers.setdefault(canonicalize_name(name), set()).add("")
 
 
 def _without_dependencies(document: dict[str, Any]) -> dict[str, Any]:

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import urllib.parse
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+from packaging.markers import InvalidMarker, Marker, UndefinedComparison, UndefinedEnvironmentName, default_environment
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
@@ -27,7 +29,8 @@ class Installed:
     """One installed distribution, as far as test selection cares."""
 
     modules: frozenset[str]  #: the top-level modules and packages it provides
-    requires: frozenset[str]  #: canonical names of the distributions it requires
+    #: canonical names of the distributions it requires, with the marker of each ("": none)
+    requires: Mapping[str, str]
     plugin: bool  #: a pytest plugin (``pytest11`` entry point): it runs in every test session
     startup: bool  #: it installs a ``.pth`` file, which runs at every start of Python
     origin: Path | None = None  #: the local directory it was installed from (``direct_url.json``)
@@ -42,11 +45,45 @@ class Affected:
     reason: str | None = None
 
 
+def marker_environment(root: Path) -> dict[str, str]:
+    """The values markers are evaluated with: this machine, with the Python version of the
+    project's environment (its ``pyvenv.cfg``) when it has one."""
+    env = dict(default_environment())
+    for venv in _venvs(root):
+        try:
+            config = (venv / "pyvenv.cfg").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        found = re.search(r"^\s*version(?:_info)?\s*=\s*(\d+)\.(\d+)(\.\d+)?", config, re.MULTILINE)
+        if found:
+            major, minor, patch = found.group(1), found.group(2), found.group(3) or ".0"
+            env["python_version"] = f"{major}.{minor}"
+            env["python_full_version"] = env["implementation_version"] = f"{major}.{minor}{patch}"
+        break
+    return env
+
+
+def applies(marker: str, environment: dict[str, str]) -> bool:
+    """Whether a requirement's marker holds in ``environment``; an extra, or a marker it cannot
+    evaluate, counts as holding (an extra installed by the project makes it hold)."""
+    if "extra" in marker:
+        return True
+    try:
+        return bool(Marker(marker).evaluate(environment))
+    except (InvalidMarker, UndefinedComparison, UndefinedEnvironmentName, ValueError, TypeError):
+        return True
+
+
+def _venvs(root: Path) -> list[Path]:
+    venvs = [Path(os.environ["VIRTUAL_ENV"])] if os.environ.get("VIRTUAL_ENV") else []
+    return [v for v in (*venvs, root / ".venv", root / "venv") if (v / "pyvenv.cfg").is_file()]
+
+
 def site_dirs(root: Path) -> list[Path]:
     """The ``site-packages`` directories of the project's environment, then the running interpreter's path."""
     venvs = [Path(os.environ["VIRTUAL_ENV"])] if os.environ.get("VIRTUAL_ENV") else []
     venvs += [root / ".venv", root / "venv"]
-    found: list[Path] = []
+    found: list[Path] = []  # (a venv without pyvenv.cfg is still searched)
     for venv in venvs:
         found += sorted(venv.glob("lib/python3*/site-packages")) + sorted(venv.glob("Lib/site-packages"))
     found += [Path(p) for p in sys.path if p and Path(p).is_dir()]
@@ -66,19 +103,26 @@ def distributions(paths: Collection[Path]) -> dict[str, Installed]:
     return found
 
 
-def affected(changed: Collection[str], installed: dict[str, Installed], own: Collection[str]) -> Affected:
+def affected(
+    changed: Collection[str],
+    installed: dict[str, Installed],
+    own: Collection[str],
+    applies: Callable[[str], bool] = lambda marker: True,
+) -> Affected:
     """The modules that new versions of ``changed`` distributions may behave differently in.
 
     A distribution that requires a changed one may change with it: its modules
-    count too, and so on up. The project's own distributions (``own``) are left
-    out: their code is what impactsel analyses.
+    count too, and so on up, except where the requirement's marker does not hold
+    here (``colorama; sys_platform == "win32"``, ``applies``). The project's own
+    distributions (``own``) are left out: their code is what impactsel analyses.
     """
     reached = set(changed) - set(own)
     todo = list(reached)
     requirers: dict[str, set[str]] = {}
     for name, dist in installed.items():
-        for required in dist.requires:
-            requirers.setdefault(required, set()).add(name)
+        for required, marker in dist.requires.items():
+            if not marker or applies(marker):
+                requirers.setdefault(required, set()).add(name)
     while todo:
         for user in requirers.get(todo.pop(), ()):
             if user not in reached and user not in own:
@@ -111,14 +155,19 @@ def _read(dist: metadata.Distribution) -> Installed:
     else:
         modules = {_module_of(f.parts) for f in files}
         modules.discard("")
-    requires: set[str] = set()
+    requires: dict[str, str] = {}
     for line in dist.requires or ():
         try:
-            requires.add(canonicalize_name(Requirement(line).name))
+            requirement = Requirement(line)
         except InvalidRequirement:
             continue
+        name = canonicalize_name(requirement.name)
+        marker = str(requirement.marker or "")
+        if name in requires and requires[name] != marker:  # listed twice: either marker will do
+            marker = f"({requires[name]}) or ({marker})" if marker and requires[name] else ""
+        requires[name] = marker
     plugin = any(ep.group == "pytest11" for ep in dist.entry_points)
-    return Installed(frozenset(modules), frozenset(requires), plugin, startup, _origin(dist))
+    return Installed(frozenset(modules), requires, plugin, startup, _origin(dist))
 
 
 def _origin(dist: metadata.Distribution) -> Path | None:

@@ -267,6 +267,7 @@ def _dependency_changes(
 
     rest: list[FileChange] = []
     distributions: set[str] = set()
+    conditions: dict[str, set[str]] = {}  # distribution -> markers, when each entry that differs has one
     packages: set[str] = set()
     paths: list[PurePosixPath] = []
     notes: list[str] = []
@@ -286,6 +287,11 @@ def _dependency_changes(
         elif found.reason is not None:
             run_all = run_all or found.reason
         else:
+            for name in found.distributions:
+                if name in found.markers and (name in conditions or name not in distributions):
+                    conditions.setdefault(name, set()).update(found.markers[name])
+                else:
+                    conditions.pop(name, None)  # an entry without a marker: wherever it is
             distributions |= found.distributions
             packages |= found.packages
             paths.append(path)
@@ -295,7 +301,7 @@ def _dependency_changes(
         return rest, _Dependencies(), notes, run_all
     modules: frozenset[str] = frozenset()
     if distributions:
-        modules, why, note = _provided(distributions, settings.root, sources)
+        modules, why, note = _provided(distributions, conditions, settings.root, sources)
         run_all = run_all or why
         notes += [note] if note else []
     if packages:
@@ -304,11 +310,23 @@ def _dependency_changes(
 
 
 def _provided(
-    distributions: set[str], root: Path, sources: tuple[SourceFile, ...]
+    distributions: set[str], conditions: dict[str, set[str]], root: Path, sources: tuple[SourceFile, ...]
 ) -> tuple[frozenset[str], str | None, str | None]:
-    """The top-level modules that new versions of ``distributions`` provide (and of what requires them)."""
+    """The top-level modules that new versions of ``distributions`` provide (and of what requires them).
+
+    ``conditions``: the markers of the distributions listed only under some (``; sys_platform
+    == "win32"``); where none holds here, the change installs nothing here.
+    """
     from impactsel import installed
 
+    environment = installed.marker_environment(root)
+
+    def applies(marker: str) -> bool:
+        return installed.applies(marker, environment)
+
+    distributions = {d for d in distributions if d not in conditions or any(map(applies, conditions[d]))}
+    if not distributions:
+        return frozenset(), None, "new pins only where their markers do not hold here: no test selected for them"
     found = installed.distributions(installed.site_dirs(root))
     tops = {s.module.split(".")[0] for s in sources}
     own = {
@@ -316,7 +334,7 @@ def _provided(
         for name, dist in found.items()
         if (dist.modules and dist.modules <= tops) or (dist.origin is not None and _within(dist.origin, root))
     }
-    result = installed.affected(distributions, found, own)
+    result = installed.affected(distributions, found, own, applies)
     if result.reason is not None:
         return frozenset(), f"a dependency changed: {result.reason}", None
     changed = ", ".join(sorted(distributions - own))

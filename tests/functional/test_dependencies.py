@@ -43,6 +43,8 @@ def deps_repo(git_repo, tmp_path, monkeypatch):
     dist_info(site, "basecolor", modules=["basecolor"])
     dist_info(site, "pytest-fancy", modules=["pytest_fancy"], plugin=True)
     dist_info(site, "sitewide", modules=["sitewide"], files=["sitewide.pth"])
+    # Requires yamlish only on Python 2: a new yamlish is not a new legacy here.
+    dist_info(site, "legacy", modules=["legacy"], requires=['yamlish ; python_version < "3"'], plugin=True)
     # The project itself, installed in editable mode: its code is analysed, not its pins.
     dist_info(
         site, "app", requires=["yamlish", "colorlib"], files=["__editable__.app-0.1.0.pth"], origin=repo.path.resolve()
@@ -68,6 +70,15 @@ def test_a_pin_of_a_required_distribution_reaches_what_requires_it(deps_repo):
     deps_repo.replace("requirements.txt", "basecolor==1.1", "basecolor==1.2")
 
     assert deps_repo.ids() == sorted([PAINT, PALETTE])
+
+
+def test_a_pin_under_a_marker_that_does_not_hold_here_selects_nothing(deps_repo):
+    deps_repo.replace("requirements.txt", "colorlib==2.0", 'colorlib==2.0\nnewdist==1.0 ; python_version < "3"')
+
+    run = deps_repo.select()
+
+    assert run.lines == []
+    assert "new pins only where their markers do not hold here: no test selected for them" in run.err
 
 
 def test_a_comment_or_a_hash_continuation_reflowed_selects_nothing(deps_repo):
