@@ -116,31 +116,34 @@ def affected(
     here (``colorama; sys_platform == "win32"``, ``applies``). The project's own
     distributions (``own``) are left out: their code is what impactsel analyses.
     """
-    reached = set(changed) - set(own)
-    todo = list(reached)
+    start = set(changed) - set(own)
+    via: dict[str, str] = {}  # what requires a changed distribution -> the one it requires
+    todo = sorted(start)
     requirers: dict[str, set[str]] = {}
     for name, dist in installed.items():
         for required, marker in dist.requires.items():
             if not marker or applies(marker):
                 requirers.setdefault(required, set()).add(name)
     while todo:
-        for user in requirers.get(todo.pop(), ()):
-            if user not in reached and user not in own:
-                reached.add(user)
+        required = todo.pop()
+        for user in sorted(requirers.get(required, ())):
+            if user not in start and user not in via and user not in own:
+                via[user] = required
                 todo.append(user)
     modules: set[str] = set()
-    for name in sorted(reached):
+    for name in [*sorted(start), *sorted(via)]:  # the changed ones first: the reason names them
         dist = installed.get(name)
+        what = name if name not in via else f"{name} (which requires {via[name]})"
         if dist is None:
-            return Affected(reason=f"{name} is not installed where impactsel looks: cannot tell what it provides")
+            return Affected(reason=f"{what} is not installed where impactsel looks: cannot tell what it provides")
         if dist.plugin:
-            return Affected(reason=f"{name} is a pytest plugin: it runs in every test session")
+            return Affected(reason=f"{what} is a pytest plugin: it runs in every test session")
         if dist.startup:
-            return Affected(reason=f"{name} installs a .pth file, which runs whenever Python starts")
+            return Affected(reason=f"{what} installs a .pth file, which runs whenever Python starts")
         if not dist.modules:
-            return Affected(reason=f"{name} lists no files: cannot tell what it provides")
+            return Affected(reason=f"{what} lists no files: cannot tell what it provides")
         modules |= dist.modules
-    return Affected(frozenset(modules), tuple(sorted(reached)))
+    return Affected(frozenset(modules), tuple(sorted(start | set(via))))
 
 
 # Private

@@ -41,7 +41,8 @@ def deps_repo(git_repo, tmp_path, monkeypatch):
     dist_info(site, "yamlish", modules=["yamlish"])
     dist_info(site, "colorlib", modules=["colorlib"], requires=["basecolor>=1"])
     dist_info(site, "basecolor", modules=["basecolor"])
-    dist_info(site, "pytest-fancy", modules=["pytest_fancy"], plugin=True)
+    dist_info(site, "pytest-fancy", modules=["pytest_fancy"], requires=["plugdep"], plugin=True)
+    dist_info(site, "plugdep", modules=["plugdep"])
     dist_info(site, "sitewide", modules=["sitewide"], files=["sitewide.pth"])
     # Requires yamlish only on Python 2: a new yamlish is not a new legacy here.
     dist_info(site, "legacy", modules=["legacy"], requires=['yamlish ; python_version < "3"'], plugin=True)
@@ -98,6 +99,7 @@ def test_a_comment_or_a_hash_continuation_reflowed_selects_nothing(deps_repo):
         ("colorlib==2.0", "colorlib==2.0\n./vendored/thing", "a requirement that names no distribution"),
         ("colorlib==2.0", "colorlib==2.0\nnewdist==1.0", "newdist is not installed where impactsel looks"),
         ("colorlib==2.0", "colorlib==2.0\npytest-fancy==2.0", "pytest-fancy is a pytest plugin"),
+        ("colorlib==2.0", "colorlib==2.0\nplugdep==2.0", "pytest-fancy (which requires plugdep) is a pytest plugin"),
         ("colorlib==2.0", "colorlib==2.0\nsitewide==2.0", "sitewide installs a .pth file"),
     ],
 )
