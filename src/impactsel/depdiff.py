@@ -5,13 +5,13 @@ A change to ``requirements*.txt``, ``constraints*.txt``, ``poetry.lock``,
 lists of ``pyproject.toml`` (``[project] dependencies``, ``optional-dependencies``,
 ``[dependency-groups]``, Poetry's dependency tables) installs other versions of
 some distributions. When both versions parse and what differs is the entries of
-named distributions, ``changed_distributions`` says which (canonical names,
-PEP 503). Anything else that differs (an option line such as ``--index-url`` or
-``-r other.txt``, a requirement given as a URL or a path, a table it does not
-know) and it cannot tell: the caller selects every test. Files are read, never run.
+named distributions, ``diff`` says which (canonical names, PEP 503). Anything else
+that differs (an option line such as ``--index-url`` or ``-r other.txt``, a
+requirement given as a URL or a path, a table it does not know) and it cannot
+tell: the caller selects every test. Files are read, never run.
 
 ``[tool.setuptools] packages`` is read the same way: the packages added or removed
-install the project's own modules differently (``changed_packages``).
+install the project's own modules differently (``DependencyDiff.packages``).
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ def diff(change: FileChange, addopts: tuple[str, ...] = ()) -> DependencyDiff | 
         if name == "Pipfile":
             return _pipfile(change.path, tomllib.loads(old), tomllib.loads(new))
         return _requirements(change.path, old, new)
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError, TypeError, AttributeError) as error:
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError, TypeError, AttributeError, KeyError) as error:
         if name == "pyproject.toml":
             return None
         return DependencyDiff(reason=f"{change.path} does not parse ({type(error).__name__})")

@@ -123,3 +123,27 @@ def test_poetry_dependency_tables():
     new = old.replace('python = "^3.10"', 'python = "^3.11"').replace('x = "1"', 'x = "2"')
 
     assert change("pyproject.toml", old, new) == pins("x")
+
+
+@pytest.mark.parametrize(
+    ("path", "old", "new", "why"),
+    [
+        ("uv.lock", "[[package]]\nversion = 1\n", "[[package]]\nversion = 2\n", "uv.lock does not parse (KeyError)"),
+        ("Pipfile.lock", "[1]", "[2]", "Pipfile.lock does not parse (AttributeError)"),
+        ("poetry.lock", "[[package]\n", "", "poetry.lock does not parse (TOMLDecodeError)"),
+    ],
+)
+def test_a_file_that_is_not_what_its_name_says_cannot_be_told(path, old, new, why):
+    assert change(path, old, new) == DependencyDiff(reason=why)
+
+
+def test_a_binary_requirements_file_cannot_be_told():
+    binary = FileChange(PurePosixPath("requirements.txt"), ChangeStatus.MODIFIED, None, None, None, binary=True)
+
+    assert diff(binary) == DependencyDiff(reason="requirements.txt changed and cannot be read (modified)")
+
+
+def test_a_requirements_file_added_pins_everything_it_lists():
+    added = FileChange(PurePosixPath("requirements-dev.txt"), ChangeStatus.ADDED, None, None, "a==1\nB==2\n")
+
+    assert diff(added) == pins("a", "b")
