@@ -4,7 +4,10 @@ Read from the metadata on disk (``*.dist-info``: ``top_level.txt`` or ``RECORD``
 ``METADATA``'s ``Requires-Dist``, ``entry_points.txt``), never by importing
 anything. The environment searched is the project's: ``$VIRTUAL_ENV``, else a
 ``.venv`` or ``venv`` directory at the root; then the interpreter running
-impactsel (the distributions of the two are usually the same names).
+impactsel (the distributions of the two are usually the same names). Requirement
+markers are evaluated for this machine and the Python of that environment.
+Metadata that cannot be read counts as a distribution that lists no files: the
+caller cannot tell what it provides, and selects every test.
 """
 
 from __future__ import annotations
@@ -74,11 +77,6 @@ def applies(marker: str, environment: dict[str, str]) -> bool:
         return True
 
 
-def _venvs(root: Path) -> list[Path]:
-    venvs = [Path(os.environ["VIRTUAL_ENV"])] if os.environ.get("VIRTUAL_ENV") else []
-    return [v for v in (*venvs, root / ".venv", root / "venv") if (v / "pyvenv.cfg").is_file()]
-
-
 def site_dirs(root: Path) -> list[Path]:
     """The ``site-packages`` directories of the project's environment, then the running interpreter's path."""
     venvs = [Path(os.environ["VIRTUAL_ENV"])] if os.environ.get("VIRTUAL_ENV") else []
@@ -94,12 +92,18 @@ def distributions(paths: Collection[Path]) -> dict[str, Installed]:
     """Canonical name -> what it provides, the first found on ``paths`` winning."""
     found: dict[str, Installed] = {}
     for dist in metadata.distributions(path=[str(p) for p in paths]):
-        name = dist.metadata["Name"] if dist.metadata else None
+        try:
+            name = dist.metadata["Name"] if dist.metadata else None
+        except Exception:  # an unreadable METADATA names nothing
+            continue
         if not name:
             continue
         key = canonicalize_name(name)
         if key not in found:
-            found[key] = _read(dist)
+            try:
+                found[key] = _read(dist)
+            except Exception:  # a third party's metadata, in any state: unreadable
+                found[key] = Installed(frozenset(), {}, plugin=False, startup=False)
     return found
 
 
@@ -147,6 +151,11 @@ def affected(
 
 
 # Private
+
+
+def _venvs(root: Path) -> list[Path]:
+    venvs = [Path(os.environ["VIRTUAL_ENV"])] if os.environ.get("VIRTUAL_ENV") else []
+    return [v for v in (*venvs, root / ".venv", root / "venv") if (v / "pyvenv.cfg").is_file()]
 
 
 def _read(dist: metadata.Distribution) -> Installed:
