@@ -165,7 +165,7 @@ def inert_change(change: FileChange, addopts: tuple[str, ...] = ()) -> str | Non
     if is_docs_requirements(change.path) and (change.old_path is None or is_docs_requirements(change.old_path)):
         return f"{change.path} changed: it installs the documentation build, no test selected for it"
     differ = _DIFFERS.get(change.path.name)
-    if differ is None or not _both_sides(change):
+    if differ is None or not both_sides(change):
         return None
     assert change.old_text is not None and change.new_text is not None
     try:
@@ -183,13 +183,7 @@ def is_docs_requirements(path: PurePosixPath) -> bool:
     return fnmatch.fnmatch(path.name, "requirements*.txt") and any(p in ("doc", "docs") for p in path.parts[:-1])
 
 
-# Private
-
-#: (tool whose pytest plugin could observe it, or "", label for the note) per changed part.
-_Parts = list[tuple[str, str]]
-
-
-def _both_sides(change: FileChange) -> bool:
+def both_sides(change: FileChange) -> bool:
     """Both versions are there, as text, at the same path."""
     return (
         change.status is ChangeStatus.MODIFIED
@@ -200,16 +194,22 @@ def _both_sides(change: FileChange) -> bool:
     )
 
 
-def _run_by_pytest(tool: str, addopts: tuple[str, ...]) -> bool:
-    if tool not in PYTEST_FLAGS:
-        return False
-    return any(opt.split("=")[0] == f"--{tool}" or opt.startswith(f"--{tool}-") for opt in addopts)
-
-
 def inert_pyproject(old: dict[str, Any], new: dict[str, Any], addopts: tuple[str, ...] = ()) -> bool:
     """Whether what differs between two ``pyproject.toml`` documents is inert."""
     parts = _pyproject_document_parts(old, new)
     return parts is not None and not any(_run_by_pytest(tool, addopts) for tool, _ in parts)
+
+
+# Private
+
+#: (tool whose pytest plugin could observe it, or "", label for the note) per changed part.
+_Parts = list[tuple[str, str]]
+
+
+def _run_by_pytest(tool: str, addopts: tuple[str, ...]) -> bool:
+    if tool not in PYTEST_FLAGS:
+        return False
+    return any(opt.split("=")[0] == f"--{tool}" or opt.startswith(f"--{tool}-") for opt in addopts)
 
 
 def _pyproject_parts(old_text: str, new_text: str) -> _Parts | None:

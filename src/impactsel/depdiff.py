@@ -28,7 +28,7 @@ from typing import Any
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from impactsel.configdiff import PYPROJECT_DEPENDENCY_KEYS, inert_pyproject
+from impactsel.configdiff import PYPROJECT_DEPENDENCY_KEYS, both_sides, inert_pyproject
 from impactsel.model import ChangeStatus, FileChange
 
 if sys.version_info >= (3, 11):
@@ -77,7 +77,7 @@ def diff(change: FileChange, addopts: tuple[str, ...] = ()) -> DependencyDiff | 
     change cannot be read as new pins of named distributions.
     """
     name = change.path.name
-    if name == "pyproject.toml" and not _both_sides(change):
+    if name == "pyproject.toml" and not both_sides(change):
         return None
     sides = _sides(change, "{}" if name == "Pipfile.lock" else "")
     if sides is None:
@@ -111,16 +111,6 @@ def _sides(change: FileChange, empty: str) -> tuple[str, str] | None:
     old = empty if change.status is ChangeStatus.ADDED else change.old_text
     new = empty if change.status is ChangeStatus.DELETED else change.new_text
     return (old, new) if old is not None and new is not None else None
-
-
-def _both_sides(change: FileChange) -> bool:
-    return (
-        change.status is ChangeStatus.MODIFIED
-        and change.old_path in (None, change.path)
-        and not change.binary
-        and change.old_text is not None
-        and change.new_text is not None
-    )
 
 
 def _requirements(path: PurePosixPath, old_text: str, new_text: str) -> DependencyDiff:
