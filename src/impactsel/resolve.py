@@ -55,6 +55,51 @@ _INERT_BASES = frozenset(
 )  # fmt: skip
 
 
+#: The abstract base classes of ``collections.abc`` (and their ``typing`` aliases): the
+#: methods of a subclass that code knowing only the protocol may call (the mixins
+#: call no other). A subclass's other methods are called by code that names them.
+_SEQUENCE = frozenset({"__getitem__", "__len__", "__contains__", "__iter__", "__reversed__", "index", "count"})
+_SET = frozenset(
+    {
+        "__le__", "__lt__", "__eq__", "__ne__", "__gt__", "__ge__", "__and__", "__rand__", "__or__", "__ror__",
+        "__sub__", "__rsub__", "__xor__", "__rxor__", "__contains__", "__iter__", "__len__", "isdisjoint",
+        "_from_iterable", "_hash",
+    }
+)  # fmt: skip
+_MAPPING = frozenset({"__getitem__", "__iter__", "__len__", "__contains__", "keys", "items", "values", "get", "__eq__"})
+_VIEW = frozenset({"__len__", "__iter__", "__contains__", "_from_iterable", "_mapping"})
+_PROTOCOLS: dict[str, frozenset[str]] = {
+    "Container": frozenset({"__contains__"}),
+    "Hashable": frozenset({"__hash__"}),
+    "Iterable": frozenset({"__iter__"}),
+    "Iterator": frozenset({"__iter__", "__next__"}),
+    "Reversible": frozenset({"__iter__", "__reversed__"}),
+    "Generator": frozenset({"__iter__", "__next__", "send", "throw", "close"}),
+    "Sized": frozenset({"__len__"}),
+    "Callable": frozenset({"__call__"}),
+    "Collection": frozenset({"__len__", "__iter__", "__contains__"}),
+    "Sequence": _SEQUENCE,
+    "MutableSequence": _SEQUENCE
+    | {"__setitem__", "__delitem__", "__iadd__", "insert", "append", "reverse", "extend", "pop", "remove", "clear"},
+    "Set": _SET,
+    "AbstractSet": _SET,
+    "MutableSet": _SET | {"add", "discard", "clear", "pop", "remove", "__ior__", "__iand__", "__ixor__", "__isub__"},
+    "Mapping": _MAPPING,
+    "MutableMapping": _MAPPING | {"__setitem__", "__delitem__", "pop", "popitem", "clear", "update", "setdefault"},
+    "MappingView": _VIEW,
+    "KeysView": _VIEW | _SET,
+    "ItemsView": _VIEW | _SET,
+    "ValuesView": _VIEW,
+    "Awaitable": frozenset({"__await__"}),
+    "Coroutine": frozenset({"__await__", "send", "throw", "close"}),
+    "AsyncIterable": frozenset({"__aiter__"}),
+    "AsyncIterator": frozenset({"__aiter__", "__anext__"}),
+    "AsyncGenerator": frozenset({"__aiter__", "__anext__", "asend", "athrow", "aclose"}),
+    "Buffer": frozenset({"__buffer__", "__release_buffer__"}),
+}
+_PROTOCOL_MODULES = frozenset({"collections.abc", "typing", "typing_extensions"})
+
+
 #: Class decorators and metaclasses that add no attribute an instance could look up in
 #: code of the project (a decorator the project writes may return another class).
 _INERT_CLASS_DECORATORS = frozenset({"dataclass", "total_ordering", "unique", "final", "runtime_checkable"})
@@ -530,6 +575,50 @@ class Project:
                 return True
         return False
 
+    def called_back(self, class_id: str) -> frozenset[str] | None:
+        """The methods of a class that foreign code of its bases may call: those of the
+        protocols when every foreign base (its own or an ancestor's) is an abstract base
+        class of ``collections.abc``; None (any) when one is a framework's class."""
+        ancestors, _, _ = self.class_hierarchy(class_id)
+        names: set[str] = set()
+        for cls in (class_id, *ancestors):
+            module, _, qualname = cls.partition(":")
+            sym = self._symbol(cls)
+            if sym is None:
+                return None
+            for base in sym.bases:
+                if _is_inert_base(base):
+                    continue
+                targets = self._resolve_in_class_scope(module, qualname, base)
+                if any((s := self._symbol(t)) is not None and s.kind is SymbolKind.CLASS for t in targets):
+                    continue  # a class of the project: its own methods are walked
+                protocol = self._protocol(module, base)
+                if protocol is None:
+                    return None
+                names |= protocol
+        return frozenset(names)
+
+    def _protocol(self, module: str, base: tuple[str, ...]) -> frozenset[str] | None:
+        """The methods of ``base`` if it is imported from ``collections.abc`` or ``typing``
+        (by every import that binds its first name)."""
+        sym = self.symbols.get(module, {}).get(base[0])
+        if sym is None or sym.kind is not SymbolKind.IMPORT or not sym.targets:
+            return None
+        found: set[str] = set()
+        for target in sym.targets:
+            if target.level:
+                return None
+            if target.name is not None:  # from collections.abc import Mapping
+                dotted = [*target.module.split("."), target.name, *base[1:]]
+            elif base[0] == target.module.split(".")[0]:  # import collections.abc
+                dotted = list(base)
+            else:  # import collections.abc as cabc
+                dotted = [*target.module.split("."), *base[1:]]
+            if ".".join(dotted[:-1]) not in _PROTOCOL_MODULES or dotted[-1] not in _PROTOCOLS:
+                return None
+            found.add(dotted[-1])
+        return _PROTOCOLS[found.pop()] if len(found) == 1 else None
+
     def bases_of(self, class_id: str) -> set[str]:
         cached = self._bases.get(class_id)
         if cached is None:
@@ -846,11 +935,14 @@ class _ModuleEdges:
         # unittest calls a TestCase's test methods only for their own test items.
         _, descendants, foreign = self.project.class_hierarchy(user)
         unittest = foreign and self.project.is_unittest(user)
+        protocols = self.project.called_back(user) if foreign else None
         yield from self._subclass_registry_edges(user, sym, members, descendants)
         for member in members:
             last = member.qualname.rpartition(".")[2]
             dunder = last.startswith("_") and last.endswith("_") and len(last) > 2  # __dunder__ and _sunder_
-            called_back = foreign and not (unittest and last.startswith("test"))
+            called_back = (
+                foreign and not (unittest and last.startswith("test")) and (protocols is None or last in protocols)
+            )
             member_id = symbol_id(self.module, member.qualname)
             if member.kind is not SymbolKind.FUNCTION or called_back or last in CONSTRUCTION_DUNDERS:
                 yield Edge(user, member_id, EdgeKind.INHERIT)

@@ -262,6 +262,70 @@ def test_flat_deleted_name_that_a_conftest_imports(git_repo):
     )
 
 
+STORE = """\
+import collections.abc
+
+
+class Store(collections.abc.MutableMapping):
+    def __init__(self):
+        self._data = {}
+
+    def __getitem__(self, key):
+        return self._data[key]
+
+    def __setitem__(self, key, value):
+        self._data[key] = value
+
+    def __delitem__(self, key):
+        del self._data[key]
+
+    def __iter__(self):
+        return iter(self._data)
+
+    def __len__(self):
+        return len(self._data)
+
+    def keys(self):
+        return list(self._data)
+
+    def describe(self):
+        return f"{len(self)} items"
+"""
+
+CHECK_STORE = """\
+from calc.store import Store
+
+
+def check_item():
+    store = Store()
+    store["a"] = 1
+    assert dict(store) == {"a": 1}
+
+
+def check_describe():
+    assert Store().describe() == "0 items"
+"""
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        # Code that knows a Store only as a mapping (dict(store)) calls keys(): every holder.
+        ("return list(self._data)", "return [*self._data]", ["check_describe", "check_item"]),
+        # No code of MutableMapping calls describe(): who names it does.
+        ('return f"{len(self)} items"', 'return f"{len(self)} item(s)"', ["check_describe"]),
+    ],
+)
+def test_flat_subclass_of_a_collections_abc_protocol(git_repo, old, new, expected):
+    repo = git_repo("flat")
+    repo.write("calc/store.py", STORE)
+    repo.write("tests/check_store.py", CHECK_STORE)
+    repo.commit("a store")
+    repo.replace("calc/store.py", old, new)
+
+    assert repo.ids() == expect(*(f"tests/check_store.py::{name}" for name in expected))
+
+
 def test_src_layout_deleted_module_still_imported_by_a_test(git_repo):
     repo = git_repo("srclayout")
     repo.delete("src/shop/checkout.py")
