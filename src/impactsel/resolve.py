@@ -582,17 +582,11 @@ class Project:
         ancestors, _, _ = self.class_hierarchy(class_id)
         names: set[str] = set()
         for cls in (class_id, *ancestors):
-            module, _, qualname = cls.partition(":")
-            sym = self._symbol(cls)
-            if sym is None:
+            bases = self._foreign_bases(cls)
+            if bases is None:
                 return None
-            for base in sym.bases:
-                if _is_inert_base(base):
-                    continue
-                targets = self._resolve_in_class_scope(module, qualname, base)
-                if any((s := self._symbol(t)) is not None and s.kind is SymbolKind.CLASS for t in targets):
-                    continue  # a class of the project: its own methods are walked
-                protocol = self._protocol(module, base)
+            for base in bases:
+                protocol = self._protocol(cls.partition(":")[0], base)
                 if protocol is None:
                     return None
                 names |= protocol
@@ -718,10 +712,17 @@ class Project:
         return found
 
     def _has_foreign_base(self, class_id: str) -> bool:
+        bases = self._foreign_bases(class_id)
+        return bases is None or bool(bases)
+
+    def _foreign_bases(self, class_id: str) -> list[tuple[str, ...]] | None:
+        """The bases of a class that are neither inert nor classes of the project (None:
+        the class is not known)."""
         module, _, qualname = class_id.partition(":")
         sym = self.symbols.get(module, {}).get(qualname)
         if sym is None:
-            return True
+            return None
+        found = []
         for base in sym.bases:
             if _is_inert_base(base):
                 continue
@@ -729,8 +730,8 @@ class Project:
             # leads nowhere in the project (``threading.Thread``) is foreign.
             targets = self._resolve_in_class_scope(module, qualname, base)
             if not any((s := self._symbol(t)) is not None and s.kind is SymbolKind.CLASS for t in targets):
-                return True
-        return False
+                found.append(base)
+        return found
 
     def _subclasses(self) -> dict[str, set[str]]:
         cached = self._subclass_map
