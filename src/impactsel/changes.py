@@ -106,11 +106,7 @@ def _run(targets: list[ImportTarget], module: str, path: PurePosixPath, modules:
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     run: dict[str, None] = {}
     for target in targets:
-        if target.level:
-            base = ".".join(package.split(".")[: len(package.split(".")) - target.level + 1] if package else [])
-            name = ".".join(p for p in (base, target.module) if p)
-        else:
-            name = target.module
+        name = target.absolute(package)
         run[name] = None
         if target.name is not None and f"{name}.{target.name}" in modules:
             run[f"{name}.{target.name}"] = None

@@ -72,6 +72,15 @@ class ImportTarget:
     name: str | None
     level: int = 0
 
+    def absolute(self, package: str) -> str:
+        """The module imported from, made absolute: ``package`` is the importing module's
+        package (the module itself for an ``__init__.py``)."""
+        if self.level == 0:
+            return self.module
+        for _ in range(self.level - 1):
+            package = package.rpartition(".")[0]
+        return ".".join(p for p in (package, self.module) if p)
+
 
 @dataclass(frozen=True, slots=True)
 class Fixture:

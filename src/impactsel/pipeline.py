@@ -366,14 +366,14 @@ def _dependency_seeds(
         if any(source.module == p or source.module.startswith(p + ".") for p in packages):
             at_import.append(module_node(source.module))
     modules = dependencies.modules
+
+    def installed_anew(module: str, level: int) -> bool:
+        return level == 0 and module.split(".")[0] in modules
+
     for source in mentioning(set(modules)) if modules else ():
         result = results[source]
         if not isinstance(result, FileSymbols):
             continue  # a module that cannot be analysed: its users are selected already
-
-        def installed_anew(module: str, level: int) -> bool:
-            return level == 0 and module.split(".")[0] in modules
-
         if any(installed_anew(t.module, t.level) for t in (*result.imports, *result.star_imports)):
             at_import.append(module_node(source.module))
         for sym in result.symbols:
@@ -533,7 +533,7 @@ def _fail_to_import(
     scopes: dict[str, str] = {}  # directory of a conftest.py that no longer imports -> the symbol
     for node in broken:
         module, _, qualname = node.partition(":")
-        if "." in qualname:
+        if "." in qualname or (module not in modules and module not in conftests):
             continue
         sym = project.symbol(node)
         path = modules.get(module)

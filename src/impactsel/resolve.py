@@ -772,10 +772,7 @@ class Project:
     def _absolute(self, module: str, target: ImportTarget) -> str:
         if target.level == 0:
             return target.module
-        package = module if self._is_package.get(module) else module.rpartition(".")[0]
-        for _ in range(target.level - 1):
-            package = package.rpartition(".")[0]
-        return ".".join(p for p in (package, target.module) if p)
+        return target.absolute(module if self._is_package.get(module) else module.rpartition(".")[0])
 
 
 class _ModuleEdges:
