@@ -56,17 +56,21 @@ _INERT_BASES = frozenset(
 
 
 #: The abstract base classes of ``collections.abc`` (and their ``typing`` aliases): the
-#: methods of a subclass that code knowing only the protocol may call (the mixins
-#: call no other). A subclass's other methods are called by code that names them.
-_SEQUENCE = frozenset({"__getitem__", "__len__", "__contains__", "__iter__", "__reversed__", "index", "count"})
+#: methods of a subclass that foreign code may call without naming them. Those are the
+#: abstract methods, the methods the protocol's own mixins call on the object (the
+#: ``clear`` mixin of a mutable mapping calls ``popitem``, the ``remove`` of a mutable
+#: sequence calls ``index``), and ``keys``, which ``dict(m)`` and ``**m`` call. A
+#: subclass's other methods (``clear``, ``pop``, ``update``...) are called by code that
+#: names them, which a name reaches; a foreign function handed the object is an escape.
+_SEQUENCE = frozenset({"__getitem__", "__len__", "__contains__", "__iter__", "__reversed__"})
 _SET = frozenset(
     {
         "__le__", "__lt__", "__eq__", "__ne__", "__gt__", "__ge__", "__and__", "__rand__", "__or__", "__ror__",
-        "__sub__", "__rsub__", "__xor__", "__rxor__", "__contains__", "__iter__", "__len__", "isdisjoint",
+        "__sub__", "__rsub__", "__xor__", "__rxor__", "__contains__", "__iter__", "__len__",
         "_from_iterable", "_hash",
     }
 )  # fmt: skip
-_MAPPING = frozenset({"__getitem__", "__iter__", "__len__", "__contains__", "keys", "items", "values", "get", "__eq__"})
+_MAPPING = frozenset({"__getitem__", "__iter__", "__len__", "__contains__", "keys", "items", "__eq__"})
 _VIEW = frozenset({"__len__", "__iter__", "__contains__", "_from_iterable", "_mapping"})
 _PROTOCOLS: dict[str, frozenset[str]] = {
     "Container": frozenset({"__contains__"}),
@@ -80,12 +84,12 @@ _PROTOCOLS: dict[str, frozenset[str]] = {
     "Collection": frozenset({"__len__", "__iter__", "__contains__"}),
     "Sequence": _SEQUENCE,
     "MutableSequence": _SEQUENCE
-    | {"__setitem__", "__delitem__", "__iadd__", "insert", "append", "reverse", "extend", "pop", "remove", "clear"},
+    | {"__setitem__", "__delitem__", "__iadd__", "insert", "append", "extend", "pop", "index"},
     "Set": _SET,
     "AbstractSet": _SET,
-    "MutableSet": _SET | {"add", "discard", "clear", "pop", "remove", "__ior__", "__iand__", "__ixor__", "__isub__"},
+    "MutableSet": _SET | {"add", "discard", "pop", "__ior__", "__iand__", "__ixor__", "__isub__"},
     "Mapping": _MAPPING,
-    "MutableMapping": _MAPPING | {"__setitem__", "__delitem__", "pop", "popitem", "clear", "update", "setdefault"},
+    "MutableMapping": _MAPPING | {"__setitem__", "__delitem__", "popitem"},
     "MappingView": _VIEW,
     "KeysView": _VIEW | _SET,
     "ItemsView": _VIEW | _SET,

@@ -288,6 +288,9 @@ class Store(collections.abc.MutableMapping):
     def keys(self):
         return list(self._data)
 
+    def popitem(self):
+        return self._data.popitem()
+
     def describe(self):
         return f"{len(self)} items"
 """
@@ -304,6 +307,13 @@ def check_item():
 
 def check_describe():
     assert Store().describe() == "0 items"
+
+
+def check_clear():
+    store = Store()
+    store["a"] = 1
+    store.clear()
+    assert not store
 """
 
 
@@ -311,9 +321,21 @@ def check_describe():
     ("old", "new", "expected"),
     [
         # Code that knows a Store only as a mapping (dict(store)) calls keys(): every holder.
-        ("return list(self._data)", "return [*self._data]", ["check_describe", "check_item"]),
+        ("return list(self._data)", "return [*self._data]", ["check_clear", "check_describe", "check_item"]),
+        # The clear() of MutableMapping calls popitem(): every holder.
+        (
+            "return self._data.popitem()",
+            "return self._data.popitem() or None",
+            ["check_clear", "check_describe", "check_item"],
+        ),
         # No code of MutableMapping calls describe(): who names it does.
         ('return f"{len(self)} items"', 'return f"{len(self)} item(s)"', ["check_describe"]),
+        # Nor clear(), once the class has its own: who names it calls it.
+        (
+            "    def describe(self):",
+            "    def clear(self):\n        self._data.clear()\n\n    def describe(self):",
+            ["check_clear"],
+        ),
     ],
 )
 def test_flat_subclass_of_a_collections_abc_protocol(git_repo, old, new, expected):
