@@ -18,7 +18,17 @@ from pathlib import PurePosixPath
 
 from impactsel.config import PytestSettings
 from impactsel.discover import is_doctest_file
-from impactsel.model import DOCTEST, FileSymbols, NodeId, Role, SourceFile, Symbol, SymbolKind
+from impactsel.model import (
+    DOCTEST,
+    IMPORT_QUALNAME,
+    MARKS_QUALNAME,
+    FileSymbols,
+    NodeId,
+    Role,
+    SourceFile,
+    Symbol,
+    SymbolKind,
+)
 from impactsel.resolve import IMPLICIT, Edge, EdgeKind, Project, is_project_import, module_node, symbol_id
 
 TEST_PREFIX = "test:"
@@ -236,11 +246,12 @@ class _ModuleTests:
         # The test module must import: what its definitions run at import (decorators,
         # parametrize arguments, defaults), its module-level names and imports. (Test
         # modules only: a source module's import-time code reaches its users through
-        # the symbols they use.) A deleted name a module needs: see the pipeline.
-        deps[symbol_id(self.module, "<import>")] = EdgeKind.TEST
+        # the symbols they use.) A deleted name a module needs: see the pipeline. Its
+        # marks (MARKS_QUALNAME) can only fail its collection: see the pipeline too.
+        deps[symbol_id(self.module, IMPORT_QUALNAME)] = EdgeKind.TEST
         deps[IMPLICIT] = EdgeKind.NAME  # repr(), ==, iteration on whatever objects it holds
         for qualname, sym in self.table.items():
-            if "." in qualname or qualname == DOCTEST:
+            if "." in qualname or qualname in (DOCTEST, MARKS_QUALNAME):
                 continue
             # An import from another distribution or the standard library works or not
             # whatever the change (the environment's business, as in source modules):

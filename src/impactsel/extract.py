@@ -28,7 +28,9 @@ import libcst as cst
 
 from impactsel.model import (
     DOCTEST,
+    IMPORT_QUALNAME,
     LOADS_CODE,
+    MARKS_QUALNAME,
     MODULE_QUALNAME,
     ExtractResult,
     FileSymbols,
@@ -348,7 +350,8 @@ class _Use:
     mutates: bool = False  # ``x[k] = v``, ``x.a = v``, ``x.append(v)``: changes what x holds
     nested: bool = False  # made inside a function nested in the owner (runs later, on call)
     instance_attr: str | None = None  # ``Cls().attr``: the chain is the constructor
-    import_time: bool = False  # in a decorator, default or base: runs when the module is imported
+    #: in a decorator, default or annotation: the symbol of the code that runs when the module is imported
+    import_time: str = ""
     mutator: bool = False  # ``x.append(v)``: a call that may only write x
     escapes: tuple[str, ...] = ()  # ``f(obj)``: obj (this chain) handed to the function f (the use's chain)
     reflects: bool = False  # ``vars(x)``, ``getattr(x, name)``: reads any attribute of x
@@ -385,8 +388,8 @@ class _Walker:
         self._star: list[ImportTarget] = []
         self._imports: list[ImportTarget] = []
         self._all: list[str] | None = None
-        self._import_time = False
-        self._import_sym: _Sym | None = None
+        self._import_time = ""  # the symbol import-time code goes to (IMPORT_QUALNAME or MARKS_QUALNAME)
+        self._import_syms: dict[str, _Sym] = {}
         self._dynamic: list[str] = []
         self._doctests: list[str] = []  #: the docstring symbols that hold examples
         #: ids of the Name and Attribute nodes that are the classes of a type test
@@ -473,7 +476,7 @@ class _Walker:
             token = _token(node, leaf)
             self._owner.tokens.append(token)
             if self._import_time:
-                self._import_symbol().tokens.append(token)
+                self._import_symbol(self._import_time).tokens.append(token)
         method = _METHODS.get(kind)
         if method is None:
             method = _METHODS[kind] = getattr(_Walker, "visit_" + kind.__name__, _no_method)
@@ -550,7 +553,7 @@ class _Walker:
             # doctest compiles each example apart: one that does not parse leaves the others.
             tree = _parse_examples("".join(s for s in sources if _parse_examples(s) is not None))
         saved = self._scopes, self._def_index, self._symbol_level, self._import_time, self._class_stack
-        self._scopes, self._symbol_level, self._import_time, self._class_stack = [self._scopes[0]], False, False, []
+        self._scopes, self._symbol_level, self._import_time, self._class_stack = [self._scopes[0]], False, "", []
         try:
             if tree is not None:
                 self._push(_Scope("function", qualname="", assigned=set()))
@@ -595,16 +598,16 @@ class _Walker:
         _qualname, sym, outer = self._enter_def(node.name.value, SymbolKind.FUNCTION, node.decorators)
         scope = self._scopes[-1]
         params = node.params
-        with self._at_import(sym is not None):
-            for deco in node.decorators:
-                self._visit(deco)
-            for param in _all_params(params):
-                if param.default is not None:
-                    self._visit(param.default)
-                if param.annotation is not None:
-                    self._visit(param.annotation)
-            if node.returns is not None:
-                self._visit(node.returns)
+        at_import = sym is not None
+        for deco in node.decorators:
+            self._visit_at_import(deco, _is_mark(deco.decorator), at_import)
+        for param in _all_params(params):
+            if param.default is not None:
+                self._visit_at_import(param.default, _inert(param.default), at_import)
+            if param.annotation is not None:
+                self._visit_at_import(param.annotation, _inert(param.annotation.annotation), at_import)
+        if node.returns is not None:
+            self._visit_at_import(node.returns, _inert(node.returns.annotation), at_import)
         in_class = scope.kind == "class" and sym is not None
         decos = {c[-1] for c in (_chain(d.decorator) for d in node.decorators) if c}
         names = [p.name.value for p in _all_params(params)]
@@ -629,9 +632,9 @@ class _Walker:
     def visit_ClassDef(self, node: cst.ClassDef) -> bool:
         qualname, sym, outer = self._enter_def(node.name.value, SymbolKind.CLASS, node.decorators)
         scope = self._scopes[-1]
+        for deco in node.decorators:
+            self._visit_at_import(deco, _is_mark(deco.decorator), sym is not None)
         with self._at_import(sym is not None):
-            for deco in node.decorators:
-                self._visit(deco)
             for arg in node.keywords:
                 self._visit(arg)
         for arg in node.bases:  # a base only has to exist: deletions are seen apart
@@ -1063,24 +1066,32 @@ class _Walker:
                 self._checked.add(id(element))
 
     @contextlib.contextmanager
-    def _at_import(self, active: bool) -> Iterator[None]:
-        """Decorators, defaults and bases of a module or class level definition run at import."""
+    def _at_import(self, active: bool, inert: bool = False) -> Iterator[None]:
+        """Decorators, defaults and annotations of a module or class level definition run at import."""
         outer = self._import_time
-        self._import_time = outer or active
+        if active and not outer:
+            self._import_time = MARKS_QUALNAME if inert else IMPORT_QUALNAME
         try:
             yield
         finally:
             self._import_time = outer
 
-    def _import_symbol(self) -> _Sym:
-        """``<import>``: what the module's definitions run when it is imported.
+    def _visit_at_import(self, node: cst.CSTNode, inert: bool, active: bool) -> None:
+        """Visit ``node``, a decorator, default or annotation: it runs at import."""
+        with self._at_import(active, inert):
+            self._visit(node)
+
+    def _import_symbol(self, qualname: str) -> _Sym:
+        """``<import>``: what the module's definitions run when it is imported; ``<marks>``:
+        the part of it that can only fail (see ``_inert``).
 
         A test module whose decorators, parametrize arguments or defaults raise
         fails to import, and then every test in it fails.
         """
-        if self._import_sym is None:
-            self._import_sym = self._new_symbol("<import>", SymbolKind.NAME, 0)
-        return self._import_sym
+        sym = self._import_syms.get(qualname)
+        if sym is None:
+            sym = self._import_syms[qualname] = self._new_symbol(qualname, SymbolKind.NAME, 0)
+        return sym
 
     def _attrs(self, attrs: Iterable[str]) -> None:
         for attr in attrs:
@@ -1141,7 +1152,7 @@ class _Walker:
         elif not use.mutates:  # a write alone does not depend on what the global holds
             use.owner.refs.add(Ref(RefKind.CHECK if use.checks else RefKind.GLOBAL, use.chain))
             if use.import_time:
-                self._import_symbol().refs.add(Ref(RefKind.GLOBAL, use.chain))
+                self._import_symbol(use.import_time).refs.add(Ref(RefKind.GLOBAL, use.chain))
         if use.mutates and use.owner.kind is SymbolKind.FUNCTION:
             # level 1: the write happens in a nested function (a decorator's wrapper,
             # at call time), not when the owner itself runs.
@@ -1401,6 +1412,60 @@ def _loads_code(chain: tuple[str, ...], node: cst.Call) -> bool:
     if chain[-1] in ("exec", "execfile"):  # the builtins (not ``cursor.exec``), on a computed string
         return len(chain) == 1 and not (node.args and _string_arg(node.args[0]) is not None)
     return True
+
+
+#: Calls an import-time expression may make and still be inert: pytest's marks and
+#: params, and standard library probes that only read (``skipif`` conditions).
+_INERT_CALLS = frozenset(
+    {
+        ("pytest", "param"), ("shutil", "which"), ("os", "getenv"), ("os", "environ", "get"), ("hasattr",),
+        ("sys", "platform", "startswith"), ("platform", "system"), ("platform", "machine"),
+        ("platform", "python_implementation"), ("importlib", "util", "find_spec"),
+    }
+)  # fmt: skip
+_INERT_LEAVES = (
+    cst.SimpleString, cst.Integer, cst.Float, cst.Imaginary, cst.Ellipsis, cst.Name, cst.Attribute, cst.Lambda
+)  # fmt: skip
+
+
+def _is_mark(decorator: cst.BaseExpression) -> bool:
+    """``@pytest.mark.slow``, ``@pytest.mark.parametrize(...)`` with inert arguments: a
+    decorator that only records a mark on what it decorates (any other may act on it)."""
+    return _chain(decorator)[:2] == ("pytest", "mark") and _inert(decorator)
+
+
+def _inert(node: cst.BaseExpression) -> bool:
+    """An expression that can fail but not act: it looks names up, builds literals and
+    containers, compares, and calls only pytest's marks and the probes of ``_INERT_CALLS``.
+
+    (``@pytest.mark.parametrize("x", [1, 2])``, ``@pytest.mark.skipif(sys.platform ==
+    "win32", reason="...")``, ``x: int = 0``.) What it can do to other code is fail the
+    module's import or collection, which a run of any test of the module shows.
+    """
+    if isinstance(node, _INERT_LEAVES):
+        return not isinstance(node, cst.Attribute) or bool(_chain(node))
+    if isinstance(node, cst.ConcatenatedString):
+        return _inert(node.left) and _inert(node.right)
+    if isinstance(node, (cst.Tuple, cst.List, cst.Set)):
+        return all(isinstance(e, cst.Element) and _inert(e.value) for e in node.elements)
+    if isinstance(node, cst.Dict):
+        return all(isinstance(e, cst.DictElement) and _inert(e.key) and _inert(e.value) for e in node.elements)
+    if isinstance(node, cst.Subscript):  # Optional[int], list[str]
+        return _inert(node.value) and all(isinstance(e.slice, cst.Index) and _inert(e.slice.value) for e in node.slice)
+    if isinstance(node, cst.UnaryOperation):
+        return _inert(node.expression)
+    if isinstance(node, (cst.BinaryOperation, cst.BooleanOperation)):
+        return _inert(node.left) and _inert(node.right)
+    if isinstance(node, cst.Comparison):
+        return _inert(node.left) and all(_inert(c.comparator) for c in node.comparisons)
+    if isinstance(node, cst.Call):
+        chain = _chain(node.func)
+        if not isinstance(node.func, (cst.Name, cst.Attribute)) or not (
+            chain[:2] == ("pytest", "mark") or chain in _INERT_CALLS
+        ):
+            return False
+        return all(not a.star and _inert(a.value) for a in node.args)
+    return False
 
 
 def _string_arg(arg: cst.Arg) -> str | None:

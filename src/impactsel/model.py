@@ -19,6 +19,11 @@ SymbolId = NewType("SymbolId", str)
 NodeId = NewType("NodeId", str)
 
 MODULE_QUALNAME = "<module>"
+#: What a module's definitions run when it is imported: decorators, defaults, annotations.
+IMPORT_QUALNAME = "<import>"
+#: The part of that which only looks names up, builds literals and calls pytest's marks
+#: (``@pytest.mark.parametrize("x", [1, 2])``): it can fail the module's collection, not act.
+MARKS_QUALNAME = "<marks>"
 #: The symbol of the examples in a docstring (``f.<doctest>``; the module's: ``<doctest>``)
 DOCTEST = "<doctest>"
 
@@ -233,7 +238,7 @@ def symbol_fields(sym: Symbol, refs: tuple[Ref, ...]) -> list[object]:
 
 
 #: Pseudo-symbols no name can look up: only their own module reads their references.
-_OWN_CODE = frozenset({MODULE_QUALNAME, "<import>", "<main>"})
+_OWN_CODE = frozenset({MODULE_QUALNAME, IMPORT_QUALNAME, MARKS_QUALNAME, "<main>"})
 
 
 def is_documentation(qualname: str) -> bool:

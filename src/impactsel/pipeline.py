@@ -11,6 +11,7 @@ from __future__ import annotations
 import fnmatch
 import gc
 import time
+from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
@@ -26,6 +27,7 @@ from impactsel.discover import discover, module_name
 from impactsel.gitdiff import Repository
 from impactsel.graph import SymbolGraph
 from impactsel.model import (
+    MARKS_QUALNAME,
     ChangeCause,
     ChangedSymbol,
     ChangeStatus,
@@ -117,6 +119,7 @@ def _analyse(settings: Settings) -> Analysis:
     reached = graph.find_affected(seeds, owner_guard, (TEST_PREFIX + item.nodeid for item in items), kept)
     notes += _dynamic_notes(built.dynamic, reached, changed)
     _fail_to_import(reached, graph, items, project, changed, built.mentioning, at_import)
+    _fail_to_collect(reached, items, project)
     selected = _selected(items, reached, graph, settings)
     selected = _declared(selected, items, project, graph, file_changes, settings)
     selection = Selection(
@@ -554,6 +557,30 @@ def _fail_to_import(
             reached[step] = broken[step]
             step = broken[step]
         reached[node] = hit
+
+
+def _fail_to_collect(reached: dict[str, str | None], items: list[TestItem], project: Project) -> None:
+    """A test module whose marks changed (or what they name) may fail its collection.
+
+    Marks and the other inert import-time code (``MARKS_QUALNAME``) act on nothing:
+    they can only make pytest fail to import or collect the whole module, which a run
+    of any one of its tests shows, as pytest collects the whole module to run one. The
+    tests of such a module are all selected only when none of them is already.
+    """
+    suffix = ":" + MARKS_QUALNAME
+    modules = {node[: -len(suffix)] for node in reached if node.endswith(suffix)}
+    if not modules:
+        return
+    paths = {source.path: source.module for source in project.files if source.module in modules}
+    tests: dict[str, list[str]] = defaultdict(list)
+    for item in items:
+        module = paths.get(item.path)
+        if module is not None:
+            tests[module].append(TEST_PREFIX + item.nodeid)
+    for module, nodes in tests.items():
+        if not any(node in reached for node in nodes):
+            for node in nodes:
+                reached[node] = module + suffix
 
 
 def _declared(

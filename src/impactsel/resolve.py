@@ -22,7 +22,9 @@ from dataclasses import dataclass
 
 from impactsel.model import (
     DOCTEST,
+    IMPORT_QUALNAME,
     LOADS_CODE,
+    MARKS_QUALNAME,
     MODULE_QUALNAME,
     ExtractResult,
     FileSymbols,
@@ -809,7 +811,8 @@ class _ModuleEdges:
                 members[owner].append(sym)
         for sym in self.result.symbols:
             user = symbol_id(module, sym.qualname)
-            if sym.qualname not in (MODULE_QUALNAME, "<main>", "<import>") and not is_documentation(sym.qualname):
+            own_code = (MODULE_QUALNAME, "<main>", IMPORT_QUALNAME, MARKS_QUALNAME)
+            if sym.qualname not in own_code and not is_documentation(sym.qualname):
                 # (A docstring's text needs no code to run; a doctest uses the module node itself.)
                 yield Edge(user, here, EdgeKind.MODULE)
             out: list[Edge] = []

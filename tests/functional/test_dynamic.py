@@ -673,14 +673,23 @@ def test_parametrize_arguments_reference_module_objects(dyn):
 
 
 def test_parametrize_arguments_reference_a_module_constant(dyn):
-    # A parametrize argument is evaluated when the test module is imported: if it raised,
-    # every test of tests/test_fixtures.py would fail, so all of them are selected.
+    # @pytest.mark.parametrize("side", [UNIT, 2 * UNIT]) is evaluated when the test module
+    # is imported. It only looks names up: if that failed, pytest could not collect
+    # tests/test_fixtures.py, which the run of test_square_area shows. No other test of it.
     dyn.replace("dyn/shapes.py", "UNIT = 1", "UNIT = 2")
+
+    assert dyn.ids() == expect(SQUARE_AREA)
+
+
+def test_parametrize_arguments_that_call_code_at_import(dyn):
+    # [Circle(1), Square(2)] runs the constructors when the module is imported: what they
+    # do may act on any test of the module, so all of them are selected.
+    dyn.replace("dyn/shapes.py", "self.radius = radius", "self.radius = radius + 0")
 
     module = "tests/test_fixtures.py::"
     names = ["area_is_positive", "getfixturevalue", "greeting", "medium_size", "plugin_fixture", "plugin_marker"]
-    names += ["size_is_positive", "user"]
-    assert dyn.ids() == expect(SQUARE_AREA, *(f"{module}test_{name}" for name in names))
+    names += ["size_is_positive", "square_area", "user"]
+    assert dyn.ids() == expect(*(f"{module}test_{name}" for name in names))
 
 
 def test_helper_imported_from_another_test_module(dyn):

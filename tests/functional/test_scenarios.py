@@ -843,3 +843,33 @@ def test_cli_unknown_since_revision(git_repo, revision):
     assert run.out == ""
     assert len(run.err.splitlines()) == 1
     assert run.err.startswith("impactsel: error:")
+
+
+def test_flat_test_added_with_marks_selects_only_itself(git_repo):
+    # Its marks run when the module is imported and can only fail its collection, which
+    # the run of the new test shows: check_sub is not selected.
+    repo = git_repo("flat")
+    repo.write(
+        "tests/check_core.py",
+        repo.read("tests/check_core.py") + '\n\n@pytest.mark.skipif(sys.platform == "win32", reason="posix")\n'
+        '@pytest.mark.parametrize(("a", "b"), [(1, 2), (3, 4)])\n'
+        "def check_add_commutes(a, b):\n    assert add(a, b) == add(b, a)\n",
+    )
+    repo.replace("tests/check_core.py", "from calc.core import", "import sys\n\nimport pytest\n\nfrom calc.core import")
+    repo.commit("imports for marks")
+    repo.replace("tests/check_core.py", "[(1, 2), (3, 4)]", "[(1, 2), (3, 4), (5, 6)]")
+
+    assert repo.ids() == expect("tests/check_core.py::check_add_commutes")
+
+
+def test_flat_marks_that_no_selected_test_carries_select_their_module(git_repo):
+    # A helper's default changes and no test calls the helper: nothing of the module would
+    # run, so a failing collection would go unseen: every test of the module is selected.
+    repo = git_repo("flat")
+    repo.write(
+        "tests/check_core.py", repo.read("tests/check_core.py") + "\n\ndef _pair(a=1, b=2):\n    return (a, b)\n"
+    )
+    repo.commit("a helper")
+    repo.replace("tests/check_core.py", "def _pair(a=1, b=2)", "def _pair(a=1, b=3)")
+
+    assert repo.ids() == expect(CHECK_ADD, "tests/check_core.py::check_sub")

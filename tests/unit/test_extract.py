@@ -89,7 +89,7 @@ def test_symbols_of_a_module():
         "K.m": SymbolKind.FUNCTION,
         "K.n": SymbolKind.FUNCTION,
         "<main>": SymbolKind.NAME,
-        "<import>": SymbolKind.NAME,  # what the module's definitions run when it is imported
+        "<marks>": SymbolKind.NAME,  # what the module's definitions run when it is imported (q=LIMIT)
     }
 
 
@@ -257,8 +257,9 @@ if __name__ == "__main__":
             "n = p + LIMIT\n    return [i for i in range(n)]",
             {"f"},
         ),
-        # A default value is evaluated when the module is imported: <import> changes too.
-        ("q=LIMIT", "q=None", {"f", "<import>"}),
+        # A default value is evaluated when the module is imported: <marks> changes too
+        # (a lookup: it can fail, not act).
+        ("q=LIMIT", "q=None", {"f", "<marks>"}),
         ("def f(p, q=LIMIT)", "def f(p, *, q=LIMIT)", {"f"}),
         ("LIMIT = 3", "LIMIT = 4", {"LIMIT"}),
         ("attr = 1", "attr = '1'", {"K.attr"}),
@@ -273,6 +274,30 @@ def test_a_code_edit_changes_the_fingerprint_of_its_symbol_only(old, new, expect
     assert MODULE.count(old) == 1
 
     assert changed(MODULE, MODULE.replace(old, new)) == expected
+
+
+@pytest.mark.parametrize(
+    ("code", "where"),
+    [
+        ('@pytest.mark.parametrize("x", [1, 2 * LIMIT])\ndef test_a(x): pass', "<marks>"),
+        ('@pytest.mark.skipif(sys.platform == "win32", reason="posix")\ndef test_a(): pass', "<marks>"),
+        ('@pytest.mark.skipif(shutil.which("cat") is None, reason="no cat")\ndef test_a(): pass', "<marks>"),
+        ('@pytest.mark.parametrize("x", [pytest.param(1, id="one")])\ndef test_a(x): pass', "<marks>"),
+        ("@pytest.mark.slow\nclass TestA:\n    def test_a(self): pass", "<marks>"),
+        ("def helper(x: int = 0, *, y: list[str] | None = None) -> str: pass", "<marks>"),
+        # Code runs: a call, a format, a decorator that is handed the function.
+        ('@pytest.mark.parametrize("x", make_cases())\ndef test_a(x): pass', "<import>"),
+        ('@pytest.mark.parametrize("x", [f"{LIMIT}"])\ndef test_a(x): pass', "<import>"),
+        ('@pytest.mark.parametrize("x", [*CASES])\ndef test_a(x): pass', "<import>"),
+        ("@register\ndef test_a(): pass", "<import>"),
+        ("@pytest.fixture\ndef value(): return 1", "<import>"),
+        ("def helper(x=compute()): pass", "<import>"),
+    ],
+)
+def test_import_time_code_that_can_only_fail_is_kept_apart(code, where):
+    qualnames = {s.qualname for s in parse(code).symbols}
+
+    assert qualnames & {"<import>", "<marks>"} == {where}
 
 
 def test_docstrings_are_symbols_of_their_own():
