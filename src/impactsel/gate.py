@@ -6,7 +6,9 @@ alone reaches no test item. What the gate does not ask tests for:
 * deleted symbols (nothing left to test), non-Python files;
 * imports (their users are what gets tested), docstrings and their examples
   (``f.__doc__``, ``f.<doctest>``), the ``if __name__ == "__main__":`` block (``<main>``),
-  and dunder names bound by assignment such as ``__all__`` or ``__version__``
+  the decorators, defaults and annotations that run at import (``<import>``, ``<marks>``:
+  the function or class that has them is what a test must reach), and dunder names
+  bound by assignment such as ``__all__`` or ``__version__``
   (metadata, not behaviour);
 * test code: symbols in test files and ``conftest.py`` (a test is its own test).
 
@@ -26,10 +28,10 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from impactsel.collect import TEST_PREFIX
-from impactsel.model import DOCTEST, ChangeCause, ChangedSymbol, Role, SymbolKind
+from impactsel.model import DOCTEST, IMPORT_QUALNAME, MARKS_QUALNAME, ChangeCause, ChangedSymbol, Role, SymbolKind
 from impactsel.pipeline import Analysis
 
-_SKIPPED_QUALNAMES = frozenset({"__doc__", "<main>", DOCTEST})
+_SKIPPED_QUALNAMES = frozenset({"__doc__", "<main>", DOCTEST, IMPORT_QUALNAME, MARKS_QUALNAME})
 _CHECKED_CAUSES = frozenset({ChangeCause.ADDED, ChangeCause.MODIFIED})
 
 

@@ -131,3 +131,13 @@ def test_exit_code_through_the_installed_command(git_repo) -> None:
     assert run.code == 1
     assert "calc.core:div is reached by no test" in run.out
     assert "changed symbols ->" in run.err  # the summary goes to stderr, the report to stdout
+
+
+def test_a_default_is_checked_with_its_function(git_repo, capsys) -> None:
+    # A default runs at import (the module's <marks> or <import>): no test reaches that
+    # node itself, the function that owns the default is what a test must reach.
+    repo = git_repo("flat")
+    repo.replace("calc/core.py", "def add(a, b)", "def add(a, b=0)")
+    code, out, _ = gate(repo, capsys)
+    assert code == 0
+    assert out == "impactsel gate: every changed symbol is reached by a test (1 checked)\n"
