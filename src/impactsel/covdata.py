@@ -36,6 +36,7 @@ from impactsel.cache import atomic_write
 from impactsel.errors import ImpactselError, import_extra
 from impactsel.graph import TEST_NODE_PREFIX
 from impactsel.model import ChangeCause, ChangedSymbol, NodeId, Selection, SymbolKind
+from impactsel.pipeline import collection_at_stake
 
 if TYPE_CHECKING:
     from impactsel.collect import TestItem
@@ -131,6 +132,7 @@ def refine(analysis: Analysis, path: Path) -> Selection:
             f"{_plural(len(drifted), 'measured file')} changed between the recording "
             f"(at {(manifest.head or 'no commit')[:12]}) and the base: the tests that ran them keep the static answer"
         )
+    kept |= _collection_witnesses(analysis, kept)
     selection = static
     for note in notes:
         selection = _with_note(selection, note)
@@ -384,6 +386,17 @@ def _merge(
     return kept & static, [
         f"answers for {answered} of {_plural(total, 'changed symbol')}, static analysis for the rest"
     ]
+
+
+def _collection_witnesses(analysis: Analysis, kept: set[NodeId]) -> set[NodeId]:
+    """For a test module whose marks changed, its static tests when none of them is kept:
+    one run of the module must show whether it still collects (see ``collection_at_stake``)."""
+    static = {t.nodeid for t in analysis.selection.tests}
+    witnesses: set[NodeId] = set()
+    for nodeids in collection_at_stake(analysis.reached, analysis.items, analysis.project).values():
+        if not kept.intersection(nodeids):
+            witnesses |= static.intersection(nodeids)
+    return witnesses
 
 
 def _static_tests(analysis: Analysis, symbol: str) -> set[NodeId]:

@@ -567,20 +567,26 @@ def _fail_to_collect(reached: dict[str, str | None], items: list[TestItem], proj
     of any one of its tests shows, as pytest collects the whole module to run one. The
     tests of such a module are all selected only when none of them is already.
     """
+    for module, nodeids in collection_at_stake(reached, items, project).items():
+        nodes = [TEST_PREFIX + nodeid for nodeid in nodeids]
+        if not any(node in reached for node in nodes):
+            for node in nodes:
+                reached[node] = f"{module}:{MARKS_QUALNAME}"
+
+
+def collection_at_stake(
+    reached: Mapping[str, str | None], items: list[TestItem], project: Project
+) -> dict[str, list[NodeId]]:
+    """Test module -> its tests, for each test module whose ``MARKS_QUALNAME`` node is reached."""
     suffix = ":" + MARKS_QUALNAME
     modules = {node[: -len(suffix)] for node in reached if node.endswith(suffix)}
-    if not modules:
-        return
     paths = {source.path: source.module for source in project.files if source.module in modules}
-    tests: dict[str, list[str]] = defaultdict(list)
+    tests: dict[str, list[NodeId]] = defaultdict(list)
     for item in items:
         module = paths.get(item.path)
         if module is not None:
-            tests[module].append(TEST_PREFIX + item.nodeid)
-    for module, nodes in tests.items():
-        if not any(node in reached for node in nodes):
-            for node in nodes:
-                reached[node] = module + suffix
+            tests[module].append(item.nodeid)
+    return tests
 
 
 def _declared(

@@ -277,3 +277,43 @@ def test_record_returns_pytest_s_exit_code_and_leaves_no_manifest_after_a_broken
     assert run.code == 2  # pytest: interrupted by a collection error
     assert not (repo.path / ".coverage.impactsel.json").exists()
     assert "pytest exited with code 2: no coverage manifest written" in run.err
+
+
+def test_a_test_module_whose_marks_changed_keeps_a_test_that_collects_it(zoo):
+    # _portion's default is evaluated when tests/test_snacks.py is imported; test_meals.py
+    # imports the helper and runs it, test_no_portion names it and does not. Coverage
+    # keeps test_meal only, but one test of test_snacks.py must still run to show that
+    # it collects: test_no_portion stays.
+    zoo.write("tests/test_snacks.py", zoo.read("tests/test_snacks.py") + PORTION)
+    zoo.write("tests/test_meals.py", MEALS)
+    zoo.commit("a helper")
+    record(zoo)
+    zoo.branch()
+    zoo.replace("tests/test_snacks.py", "size=1", "size=1 * 1")
+
+    static = zoo.ids()
+    run = zoo.select("--coverage", str(zoo.path / ".coverage"))
+
+    assert static == ["tests/test_meals.py::test_meal", "tests/test_snacks.py::test_no_portion"]
+    assert run.code == 0, run.err
+    assert run.lines == static
+    assert "coverage: answers for 1 of 2 changed symbols, static analysis for the rest" in run.err
+
+
+PORTION = """
+
+def _portion(snack, size=1):
+    return snack * size
+
+
+def test_no_portion():
+    if serve("nut") != "nut":
+        _portion("nut")
+"""
+MEALS = """\
+from tests.test_snacks import _portion
+
+
+def test_meal():
+    assert _portion("nut") == "nut"
+"""
