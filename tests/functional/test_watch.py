@@ -76,12 +76,21 @@ def passed(lines: list[str]) -> set[str]:
     return {line.partition(" PASSED")[0] for line in lines if " PASSED" in line}
 
 
+#: ``python -m impactsel`` with SIGINT's handler as an interactive shell leaves it: a shell
+#: without job control starts a background command (a CI step's) with SIGINT ignored, and
+#: every child inherits that, so Ctrl-C would never reach the watcher.
+WITH_CTRL_C = (
+    "import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "runpy.run_module('impactsel', run_name='__main__')"
+)
+
+
 class Watcher:
     """``python -m impactsel watch`` in a process group of its own, its output read as it comes."""
 
     def __init__(self, cwd: Path, env: dict[str, str], *args: str) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "impactsel", "watch", *args],
+            [sys.executable, "-c", WITH_CTRL_C, "watch", *args],
             cwd=cwd,
             env={**env, "PYTHONUNBUFFERED": "1"},  # its pytest child prints as it goes
             stdout=subprocess.PIPE,
