@@ -8,6 +8,7 @@ module, a ``conftest.py`` or ordinary source.
 from __future__ import annotations
 
 import fnmatch
+import functools
 from collections.abc import Iterable
 from pathlib import PurePosixPath
 
@@ -120,7 +121,13 @@ def _under(path: PurePosixPath, directory: str) -> bool:
 
 
 def _ignored_dir(name: str, pytest: PytestSettings) -> bool:
-    return name == "__pycache__" or any(fnmatch.fnmatch(name, p) for p in pytest.norecursedirs)
+    return name == "__pycache__" or _matches_a_pattern(name, pytest.norecursedirs)
+
+
+@functools.lru_cache(maxsize=4096)
+def _matches_a_pattern(name: str, patterns: tuple[str, ...]) -> bool:
+    """(Memoized: a project has a few hundred directory names, each met by many files.)"""
+    return any(fnmatch.fnmatch(name, p) for p in patterns)
 
 
 def _fnmatch_path(pattern: str, path: PurePosixPath) -> bool:
