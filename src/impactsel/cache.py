@@ -215,13 +215,17 @@ _REF_KINDS = {k.value: k for k in RefKind}
 _SYMBOL_KINDS = {k.value: k for k in SymbolKind}
 
 
-#: One object per distinct reference: the same names are used all over a project.
-_REFS: dict[Ref, Ref] = {}
+#: One object per distinct reference: the same names are used all over a project. Keyed by
+#: the entry's plain values, which hash in C: a reference seen before makes no object at all.
+_REFS: dict[tuple[str, tuple[str, ...], int], Ref] = {}
 
 
 def _ref(kind: str, chain: list[str], level: int) -> Ref:
-    ref = Ref(_REF_KINDS[kind], tuple(chain), int(level))
-    return _REFS.setdefault(ref, ref)
+    key = (kind, tuple(chain), level)
+    ref = _REFS.get(key)
+    if ref is None:
+        ref = _REFS[key] = Ref(_REF_KINDS[kind], key[1], int(level))
+    return ref
 
 
 def _symbol_from_json(data: list[Any]) -> Symbol:
@@ -247,13 +251,13 @@ def _symbol_from_json(data: list[Any]) -> Symbol:
         kind=_SYMBOL_KINDS[kind],
         line=int(line),
         fingerprint=fingerprint,
-        refs=tuple(_ref(k, c, lv) for k, c, lv in refs),
-        targets=tuple(ImportTarget(*t) for t in targets),
+        refs=tuple([_ref(k, c, lv) for k, c, lv in refs]),
+        targets=tuple([ImportTarget(*t) for t in targets]),
         params=tuple(params),
-        bases=tuple(tuple(b) for b in bases),
+        bases=tuple([tuple(b) for b in bases]),
         fixture=Fixture(fixture[0], bool(fixture[1])) if fixture else None,
         usefixtures=tuple(usefixtures),
-        decorators=tuple(tuple(d) for d in decorators),
+        decorators=tuple([tuple(d) for d in decorators]),
         is_static=bool(is_static),
         metaclass=tuple(meta),
     )
