@@ -90,6 +90,7 @@ def _patch(
         logger.debug("graph: %d modules changed since the snapshot: built in full", len(dirty))
         return None
     added: set[str] = set()  # plain functions added at the top level of changed modules
+    grown: set[str] = set()  # the modules they were added to
     for i in dirty:
         if interface_digest(results[sources[i]]) == snapshot.modules[i].interface:
             continue
@@ -100,11 +101,13 @@ def _patch(
             logger.debug("graph: the interface of %s changed: built in full", sources[i].path)
             return None
         added |= names
+        if names:
+            grown.add(sources[i].module)
     if added:
         # A new name changes what a lookup of that name finds, and what reading all
-        # members of a module finds: resolve the modules that mention it, and those
-        # that read all members of a module, again.
-        readers = {i for i, facts in enumerate(snapshot.modules) if facts.reads_modules}
+        # members of its module finds: resolve the modules that mention it, and those
+        # that read all members of that module, again.
+        readers = {i for i, facts in enumerate(snapshot.modules) if facts.reads_modules & grown}
         dirty = sorted({*dirty, *snapshot.modules_mentioning(added), *readers})
         if len(dirty) > limit:
             logger.debug("graph: %d modules to resolve again: built in full", len(dirty))

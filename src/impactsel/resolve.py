@@ -160,7 +160,8 @@ class ModuleEdges:
     edges: list[Edge]
     used_names: set[str]  #: attribute names of the name-fallback nodes its edges lead to
     escaped: set[str]  #: project classes it hands to foreign code
-    reads_modules: bool = False  #: it depends on every member of some module (``vars(mod)``)
+    #: the modules it depends on every member of (``vars(mod)``): a new name there is read too
+    reads_modules: frozenset[str] = frozenset()
     #: the other modules its code names (so imports, when it runs); ``ANY_MODULE`` when unknown
     reaches: frozenset[str] = frozenset()
 
@@ -365,10 +366,10 @@ class Project:
             maker = _ModuleEdges(self, source.module, result)
             edges = list(maker.edges())
             escaped = maker.escaped
-            reads_modules = maker.reads_modules
+            reads_modules = frozenset(maker.reads_modules)
             reaches = frozenset({ANY_MODULE}) if maker.loads_code else _modules_named(edges, source.module)
         else:
-            edges, escaped, reads_modules = [], set(), False
+            edges, escaped, reads_modules = [], set(), frozenset()
             if source.path.name != "__init__.py" and "." in source.module:
                 parent = module_node(source.module.rpartition(".")[0])
                 edges.append(Edge(module_node(source.module), parent, EdgeKind.MODULE))
@@ -638,15 +639,18 @@ class Project:
                     found.add(target)
         return found
 
-    def module_members(self, module: str, seen: frozenset[str] = frozenset()) -> set[str]:
-        """Every top-level name of a module, star-imported ones included."""
+    def module_members(self, module: str, seen: frozenset[str] = frozenset(), read: set[str] | None = None) -> set[str]:
+        """Every top-level name of a module, star-imported ones included; ``read`` gets the
+        modules whose names those are (a new name in any of them is a new member)."""
         if module in seen:
             return set()
+        if read is not None:
+            read.add(module)
         found = {symbol_id(module, q) for q in self.symbols.get(module, {}) if "." not in q and q != DOCTEST}
         for star in self._star_imports(module):
             source = self._absolute(module, star)
             for candidate in self.sources(source):
-                found |= self.module_members(candidate.module, seen | {module})
+                found |= self.module_members(candidate.module, seen | {module}, read)
         return found
 
     def symbol(self, node: str) -> Symbol | None:
@@ -790,8 +794,8 @@ class _ModuleEdges:
         self.result = result
         #: classes of the project this module hands to foreign code
         self.escaped: set[str] = set()
-        #: whether it reads every member of a module (what a new name there changes)
-        self.reads_modules = False
+        #: the modules it reads every member of (what a new name there changes)
+        self.reads_modules: set[str] = set()
         #: whether it runs code from a file by path (``runpy.run_path``, ``exec``): any module
         self.loads_code = False
 
@@ -1060,8 +1064,7 @@ class _ModuleEdges:
             module, _, qualname = target.partition(":")
             sym = project.symbol(target)
             if qualname == MODULE_QUALNAME:
-                self.reads_modules = True
-                for member in project.module_members(module):
+                for member in project.module_members(module, read=self.reads_modules):
                     yield member, EdgeKind.USES
                 continue
             elif sym is not None and sym.kind is SymbolKind.CLASS:

@@ -11,7 +11,7 @@ can read of it, which is all but the bodies of its functions and its top-level
 code that binds no name (their own code, except what they write to globals), line
 numbers and fingerprints; or only added plain top-level functions to it. Then only
 the changed modules (and, for a new function, the modules that mention its name or
-read every member of some module) are resolved again, their old edges are dropped
+read every member of its module) are resolved again, their old edges are dropped
 and the new ones take their place; the symbol tables of other modules are read only
 when a lookup needs them. Anything else (a name removed, a new class, a changed
 base class, decorator, import or module-level value, a file added or removed)
@@ -59,7 +59,7 @@ class ModuleFacts:
     dynamic: tuple[str, ...]  #: reasons its analysis is not sure
     used_names: frozenset[str]  #: name-fallback nodes its edges lead to
     escaped: frozenset[str]  #: project classes it hands to foreign code
-    reads_modules: bool  #: its code reads every member of some module (``vars(mod)``)
+    reads_modules: frozenset[str]  #: the modules its code reads every member of (``vars(mod)``)
     reaches: frozenset[str]  #: the other modules its code names
 
 
@@ -153,7 +153,7 @@ def _encode(snapshot: Snapshot) -> list[memoryview]:
                 list(m.dynamic),
                 sorted(m.used_names),
                 sorted(m.escaped),
-                m.reads_modules,
+                sorted(m.reads_modules),
                 sorted(m.reaches),
             ]
             for m in snapshot.modules
@@ -211,7 +211,7 @@ def _decode(raw: bytes, key: str) -> Snapshot | None:
         if users and (max(users) >= len(nodes) or max(kinds) >= len(KIND_CODES)):
             return None
         modules = [
-            ModuleFacts(k, str(i), f, tuple(d), frozenset(u), frozenset(e), bool(r), frozenset(m))
+            ModuleFacts(k, str(i), f, tuple(d), frozenset(u), frozenset(e), frozenset(r), frozenset(m))
             for k, i, f, d, u, e, r, m in header["modules"]
         ]
         return Snapshot(

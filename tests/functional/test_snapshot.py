@@ -328,3 +328,18 @@ def test_a_new_function_reaches_code_reading_every_member_of_its_module(git_repo
 
     assert log == ["graph: patched from the snapshot, 2 modules resolved again (added: spare)"]
     assert sorted(set(ids) - set(before)) == ["tests/test_duck.py::test_class_chosen_by_a_computed_name"]
+
+
+def test_a_new_function_elsewhere_leaves_code_reading_every_member_of_a_module(git_repo, caplog):
+    # tests/test_duck.py reads every member of dyn.duck, not of dyn.clock: only the changed
+    # module is resolved again.
+    repo = git_repo("dynamic")
+    repo.branch()
+    repo.replace("dyn/clock.py", "return time.tzname[0]", "return time.tzname[-2]")
+    before, _ = cached_and_fresh(repo, caplog)
+    repo.write("dyn/clock.py", repo.read("dyn/clock.py") + "\n\ndef spare():\n    return 0\n")
+
+    ids, log = cached_and_fresh(repo, caplog)
+
+    assert log == ["graph: patched from the snapshot, 1 modules resolved again (added: spare)"]
+    assert ids == before
