@@ -315,31 +315,24 @@ def test_debug_says_how_the_graph_was_made(primed):
     assert "graph:" not in after.err  # only with --debug
 
 
-def test_a_new_function_reaches_code_reading_every_member_of_its_module(git_repo, caplog):
-    # tests/test_duck.py picks a class of dyn.duck by a computed getattr on the module:
-    # it depends on every member, the new one too, without naming it.
+@pytest.mark.parametrize(
+    ("grown", "resolved", "new_ids"),
+    [
+        # tests/test_duck.py picks a class of dyn.duck by a computed getattr on the module:
+        # it depends on every member, the new one too, without naming it.
+        ("dyn/duck.py", 2, ["tests/test_duck.py::test_class_chosen_by_a_computed_name"]),
+        # It reads every member of dyn.duck, not of dyn.clock: only dyn.clock is resolved again.
+        ("dyn/clock.py", 1, []),
+    ],
+)
+def test_a_new_function_reaches_code_reading_every_member_of_its_module(git_repo, caplog, grown, resolved, new_ids):
     repo = git_repo("dynamic")
     repo.branch()
     repo.replace("dyn/clock.py", "return time.tzname[0]", "return time.tzname[-2]")
     before, _ = cached_and_fresh(repo, caplog)
-    repo.write("dyn/duck.py", repo.read("dyn/duck.py") + "\n\ndef spare():\n    return 0\n")
+    repo.write(grown, repo.read(grown) + "\n\ndef spare():\n    return 0\n")
 
     ids, log = cached_and_fresh(repo, caplog)
 
-    assert log == ["graph: patched from the snapshot, 2 modules resolved again (added: spare)"]
-    assert sorted(set(ids) - set(before)) == ["tests/test_duck.py::test_class_chosen_by_a_computed_name"]
-
-
-def test_a_new_function_elsewhere_leaves_code_reading_every_member_of_a_module(git_repo, caplog):
-    # tests/test_duck.py reads every member of dyn.duck, not of dyn.clock: only the changed
-    # module is resolved again.
-    repo = git_repo("dynamic")
-    repo.branch()
-    repo.replace("dyn/clock.py", "return time.tzname[0]", "return time.tzname[-2]")
-    before, _ = cached_and_fresh(repo, caplog)
-    repo.write("dyn/clock.py", repo.read("dyn/clock.py") + "\n\ndef spare():\n    return 0\n")
-
-    ids, log = cached_and_fresh(repo, caplog)
-
-    assert log == ["graph: patched from the snapshot, 1 modules resolved again (added: spare)"]
-    assert ids == before
+    assert log == [f"graph: patched from the snapshot, {resolved} modules resolved again (added: spare)"]
+    assert sorted(set(ids) - set(before)) == new_ids
