@@ -1423,9 +1423,7 @@ _INERT_CALLS = frozenset(
         ("platform", "python_implementation"), ("importlib", "util", "find_spec"),
     }
 )  # fmt: skip
-_INERT_LEAVES = (
-    cst.SimpleString, cst.Integer, cst.Float, cst.Imaginary, cst.Ellipsis, cst.Name, cst.Attribute, cst.Lambda
-)  # fmt: skip
+_INERT_LEAVES = (cst.SimpleString, cst.Integer, cst.Float, cst.Imaginary, cst.Ellipsis, cst.Name, cst.Attribute)
 
 
 def _is_mark(decorator: cst.BaseExpression) -> bool:
@@ -1435,8 +1433,9 @@ def _is_mark(decorator: cst.BaseExpression) -> bool:
 
 
 def _inert(node: cst.BaseExpression) -> bool:
-    """An expression that can fail but not act: it looks names up, builds literals and
-    containers, compares, and calls only pytest's marks and the probes of ``_INERT_CALLS``.
+    """An expression that can fail but not act: it looks names up, builds literals,
+    containers and lambdas, applies operators, and calls only pytest's marks and the
+    probes of ``_INERT_CALLS``.
 
     (``@pytest.mark.parametrize("x", [1, 2])``, ``@pytest.mark.skipif(sys.platform ==
     "win32", reason="...")``, ``x: int = 0``.) What it can do to other code is fail the
@@ -1446,6 +1445,8 @@ def _inert(node: cst.BaseExpression) -> bool:
         return not isinstance(node, cst.Attribute) or bool(_chain(node))
     if isinstance(node, cst.ConcatenatedString):
         return _inert(node.left) and _inert(node.right)
+    if isinstance(node, cst.Lambda):  # its body runs later; its defaults run now
+        return all(p.default is None or _inert(p.default) for p in _all_params(node.params))
     if isinstance(node, (cst.Tuple, cst.List, cst.Set)):
         return all(isinstance(e, cst.Element) and _inert(e.value) for e in node.elements)
     if isinstance(node, cst.Dict):

@@ -292,6 +292,8 @@ def test_a_code_edit_changes_the_fingerprint_of_its_symbol_only(old, new, expect
         ("@register\ndef test_a(): pass", "<import>"),
         ("@pytest.fixture\ndef value(): return 1", "<import>"),
         ("def helper(x=compute()): pass", "<import>"),
+        ('@pytest.mark.parametrize("f", [lambda: compute()])\ndef test_a(f): pass', "<marks>"),
+        ('@pytest.mark.parametrize("f", [lambda x=compute(): x])\ndef test_a(f): pass', "<import>"),
     ],
 )
 def test_import_time_code_that_can_only_fail_is_kept_apart(code, where):
