@@ -266,7 +266,9 @@ def _dependency_changes(
     and why every test is selected (a change that cannot be read as new pins of
     named distributions, a distribution impactsel cannot find installed...).
     """
-    from impactsel import depdiff  # packaging's parser: only when a dependency file changed
+    if not any(_matches_any(change.path, CONFIG_FILES) for change in file_changes):
+        return file_changes, _Dependencies(), [], None
+    from impactsel import depdiff  # packaging's parser: only when a configuration file changed
 
     rest: list[FileChange] = []
     distributions: set[str] = set()
