@@ -27,7 +27,7 @@ from impactsel.model import (
     interface_digest,
     mentioned_names,
 )
-from impactsel.resolve import ANY_MODULE, Edge, Project, ProjectIndex
+from impactsel.resolve import ANY_MODULE, Edge, Project, ProjectIndex, symbol_id
 from impactsel.snapshot import ModuleFacts, Snapshot, SnapshotStore, layout_key
 
 logger = logging.getLogger(__name__)
@@ -89,26 +89,38 @@ def _patch(
     if len(dirty) > limit:
         logger.debug("graph: %d modules changed since the snapshot: built in full", len(dirty))
         return None
-    added: set[str] = set()  # plain functions added at the top level of changed modules
+    added: set[str] = set()  # names of the plain functions and methods added to changed modules
     grown: set[str] = set()  # the modules they were added to
+    classes: set[str] = set()  # the classes that gained a method
+    lineage: set[str] = set()  # those classes and their subclasses
     for i in dirty:
         if interface_digest(results[sources[i]]) == snapshot.modules[i].interface:
             continue
         before = results.entry(snapshot.modules[i].key)
-        names = added_functions(before, results[sources[i]]) if before is not None else None
-        if names is None:
+        found = added_functions(before, results[sources[i]]) if before is not None else None
+        if found is None:
             # Something other modules read changed: resolve them all again.
             logger.debug("graph: the interface of %s changed: built in full", sources[i].path)
             return None
+        names, owners = found
         added |= names
         if names:
             grown.add(sources[i].module)
+        classes |= {symbol_id(sources[i].module, owner) for owner in owners}
     if added:
         # A new name changes what a lookup of that name finds, and what reading all
-        # members of its module finds: resolve the modules that mention it, and those
-        # that read all members of that module, again.
-        readers = {i for i, facts in enumerate(snapshot.modules) if facts.reads_modules & grown}
-        dirty = sorted({*dirty, *snapshot.modules_mentioning(added), *readers})
+        # members of its module (or class) finds: resolve the modules that mention it,
+        # and those that read all members of that module or class, again. A new method
+        # is inherited: the modules of the subclasses collect it (a test method, a
+        # setup method) and resolve their classes again too.
+        readers = {
+            i
+            for i, facts in enumerate(snapshot.modules)
+            if facts.reads_modules & grown or facts.reads_classes & classes
+        }
+        lineage = classes | _descendants(classes, snapshot.subclasses)
+        heirs = _modules_of(lineage - classes, sources)
+        dirty = sorted({*dirty, *snapshot.modules_mentioning(added), *readers, *heirs})
         if len(dirty) > limit:
             logger.debug("graph: %d modules to resolve again: built in full", len(dirty))
             return None
@@ -136,7 +148,8 @@ def _patch(
         used_names |= part.used_names
         escaped |= part.escaped
         reaches[i] = part.reaches
-    if used_names != old_used or escaped != old_escaped or added & used_names:
+    # (An escaped class depends on every method of its own and of its ancestors'.)
+    if used_names != old_used or escaped != old_escaped or added & used_names or escaped & lineage:
         dropped.add(snapshot.global_producer)
         overlay += [(snapshot.global_producer, e) for e in project.global_edges(used_names, escaped)]
     tests = test_modules(project, pytest)
@@ -213,6 +226,7 @@ def _full(
                     used_names=frozenset(part.used_names),
                     escaped=frozenset(part.escaped),
                     reads_modules=part.reads_modules,
+                    reads_classes=part.reads_classes,
                     reaches=part.reaches,
                 )
             )
@@ -291,6 +305,22 @@ def unimportable_modules(
 
 #: Modules that Python imports at startup when they are on the path.
 _SITE = ("sitecustomize", "usercustomize")
+
+
+def _descendants(classes: set[str], subclasses: dict[str, set[str]]) -> set[str]:
+    found: set[str] = set()
+    todo = list(classes)
+    while todo:
+        for sub in subclasses.get(todo.pop(), ()):
+            if sub not in found:
+                found.add(sub)
+                todo.append(sub)
+    return found
+
+
+def _modules_of(class_ids: set[str], sources: list[SourceFile]) -> set[int]:
+    modules = {c.partition(":")[0] for c in class_ids}
+    return {i for i, source in enumerate(sources) if source.module in modules}
 
 
 def _note(

@@ -259,19 +259,27 @@ def interface_fields(sym: Symbol) -> list[object]:
     return symbol_fields(sym, refs)
 
 
-def added_functions(old: ExtractResult, new: ExtractResult) -> set[str] | None:
-    """The plain top-level functions ``new`` adds to ``old``, when that is all that
-    changed in its interface; None when anything else did.
+def added_functions(old: ExtractResult, new: ExtractResult) -> tuple[set[str], set[str]] | None:
+    """The plain functions ``new`` adds to ``old``, when that is all that changed in its
+    interface; None when anything else did. Returns their names (and ``__doc__`` for
+    their docstrings), and the classes that gained a method.
 
-    Plain: not a fixture, not decorated, not a ``pytest_`` hook, not a dunder (a
-    module's ``__getattr__`` answers for every missing name).
+    Plain: not a fixture, not decorated, not a ``pytest_`` hook, not a dunder or a
+    ``_sunder_`` (a module's ``__getattr__`` answers for every missing name; a
+    class's dunders and an enum's hooks are called without being named). A method
+    counts when its class is on both sides, directly in the module. A docstring of
+    an added function counts; its examples (a doctest) do not.
     """
     if not isinstance(old, FileSymbols) or not isinstance(new, FileSymbols):
         return None
     if (old.star_imports, old.all_names, old.imports) != (new.star_imports, new.all_names, new.imports):
         return None
     before = {sym.qualname: interface_fields(sym) for sym in old.symbols}
-    added = set()
+    classes = {sym.qualname for sym in old.symbols if sym.kind is SymbolKind.CLASS and "." not in sym.qualname}
+    names: set[str] = set()
+    grown: set[str] = set()
+    added: set[str] = set()
+    documented: set[str] = set()
     for sym in new.symbols:
         fields = before.pop(sym.qualname, None)
         if fields is not None:
@@ -279,11 +287,29 @@ def added_functions(old: ExtractResult, new: ExtractResult) -> set[str] | None:
                 return None
             continue
         name = sym.qualname
+        if name.endswith(".__doc__"):
+            documented.add(name[: -len(".__doc__")])
+            continue
+        owner, _, last = name.rpartition(".")
         plain = sym.kind is SymbolKind.FUNCTION and sym.fixture is None and not sym.decorators
-        if "." in name or not plain or name.startswith(("pytest_", "__")) or sym.usefixtures:
+        sunder = last.startswith("_") and last.endswith("_")  # __dunder__, an enum's _missing_
+        if (
+            not plain
+            or sym.usefixtures
+            or sunder
+            or last.startswith(("pytest_", "__"))
+            or (owner and owner not in classes)
+        ):
             return None
         added.add(name)
-    return added if not before else None  # a symbol of the old side gone: not an addition
+        names.add(last)
+        if owner:
+            grown.add(owner)
+    if before or not documented <= added:
+        return None  # a symbol of the old side gone, or a docstring of something not added
+    if documented:
+        names.add("__doc__")
+    return names, grown
 
 
 def mentioned_names(result: ExtractResult) -> set[str]:

@@ -162,6 +162,8 @@ class ModuleEdges:
     escaped: set[str]  #: project classes it hands to foreign code
     #: the modules it depends on every member of (``vars(mod)``): a new name there is read too
     reads_modules: frozenset[str] = frozenset()
+    #: the classes it depends on every member of (``vars(cls)``, ``getattr(self, name)``), ancestors too
+    reads_classes: frozenset[str] = frozenset()
     #: the other modules its code names (so imports, when it runs); ``ANY_MODULE`` when unknown
     reaches: frozenset[str] = frozenset()
 
@@ -367,15 +369,16 @@ class Project:
             edges = list(maker.edges())
             escaped = maker.escaped
             reads_modules = frozenset(maker.reads_modules)
+            reads_classes = frozenset(maker.reads_classes)
             reaches = frozenset({ANY_MODULE}) if maker.loads_code else _modules_named(edges, source.module)
         else:
-            edges, escaped, reads_modules = [], set(), frozenset()
+            edges, escaped, reads_modules, reads_classes = [], set(), frozenset(), frozenset()
             if source.path.name != "__init__.py" and "." in source.module:
                 parent = module_node(source.module.rpartition(".")[0])
                 edges.append(Edge(module_node(source.module), parent, EdgeKind.MODULE))
             reaches = frozenset({ANY_MODULE})  # what it imports cannot be known
         used_names = {e.used[5:] for e in edges if e.used.startswith("name:")}
-        return ModuleEdges(edges, used_names, escaped, reads_modules, reaches)
+        return ModuleEdges(edges, used_names, escaped, reads_modules, reads_classes, reaches)
 
     def global_edges(self, used_names: set[str], escaped: set[str]) -> list[Edge]:
         """Name-fallback nodes to every definition of their name; escaped classes to their methods."""
@@ -794,8 +797,9 @@ class _ModuleEdges:
         self.result = result
         #: classes of the project this module hands to foreign code
         self.escaped: set[str] = set()
-        #: the modules it reads every member of (what a new name there changes)
+        #: the modules and classes it reads every member of (what a new name there changes)
         self.reads_modules: set[str] = set()
+        self.reads_classes: set[str] = set()
         #: whether it runs code from a file by path (``runpy.run_path``, ``exec``): any module
         self.loads_code = False
 
@@ -1069,6 +1073,7 @@ class _ModuleEdges:
                 continue
             elif sym is not None and sym.kind is SymbolKind.CLASS:
                 classes = {target} | project.class_hierarchy(target)[0]
+                self.reads_classes |= classes
                 for cls in sorted(classes):
                     cls_module, _, cls_qual = cls.partition(":")
                     for member in project.symbols.get(cls_module, {}):

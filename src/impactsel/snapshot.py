@@ -9,9 +9,10 @@ cache. A later run reuses that snapshot when the project's layout is the same
 that changed since kept its *interface*: everything another module's resolution
 can read of it, which is all but the bodies of its functions and its top-level
 code that binds no name (their own code, except what they write to globals), line
-numbers and fingerprints; or only added plain top-level functions to it. Then only
-the changed modules (and, for a new function, the modules that mention its name or
-read every member of its module) are resolved again, their old edges are dropped
+numbers and fingerprints; or only added plain functions to it, top-level or methods
+of a class it had. Then only the changed modules (and, for a new function, the
+modules that mention its name or read every member of its module or class, and
+for a new method the modules of the class's subclasses) are resolved again, their old edges are dropped
 and the new ones take their place; the symbol tables of other modules are read only
 when a lookup needs them. Anything else (a name removed, a new class, a changed
 base class, decorator, import or module-level value, a file added or removed)
@@ -60,6 +61,7 @@ class ModuleFacts:
     used_names: frozenset[str]  #: name-fallback nodes its edges lead to
     escaped: frozenset[str]  #: project classes it hands to foreign code
     reads_modules: frozenset[str]  #: the modules its code reads every member of (``vars(mod)``)
+    reads_classes: frozenset[str]  #: the classes its code reads every member of (``vars(cls)``)
     reaches: frozenset[str]  #: the other modules its code names
 
 
@@ -154,6 +156,7 @@ def _encode(snapshot: Snapshot) -> list[memoryview]:
                 sorted(m.used_names),
                 sorted(m.escaped),
                 sorted(m.reads_modules),
+                sorted(m.reads_classes),
                 sorted(m.reaches),
             ]
             for m in snapshot.modules
@@ -211,8 +214,8 @@ def _decode(raw: bytes, key: str) -> Snapshot | None:
         if users and (max(users) >= len(nodes) or max(kinds) >= len(KIND_CODES)):
             return None
         modules = [
-            ModuleFacts(k, str(i), f, tuple(d), frozenset(u), frozenset(e), frozenset(r), frozenset(m))
-            for k, i, f, d, u, e, r, m in header["modules"]
+            ModuleFacts(k, str(i), f, tuple(d), frozenset(u), frozenset(e), frozenset(r), frozenset(c), frozenset(m))
+            for k, i, f, d, u, e, r, c, m in header["modules"]
         ]
         return Snapshot(
             key=key,

@@ -147,6 +147,22 @@ def test_other_new_names_rebuild_the_graph(primed, caplog, code):
     assert log == ["graph: the interface of tests/conftest.py changed: built in full"]
 
 
+@pytest.mark.parametrize(
+    "method",
+    [
+        "    @property\n    def tail(self):\n        return 1\n",  # decorated: may be anything
+        "    def __eq__(self, other):\n        return True\n",  # a dunder: called without its name
+    ],
+    ids=["decorated", "dunder"],
+)
+def test_other_new_methods_rebuild_the_graph(primed, caplog, method):
+    primed.replace("zoo/animals.py", "    def describe(self):", method + "\n    def describe(self):")
+
+    _, log = cached_and_fresh(primed, caplog)
+
+    assert log == ["graph: the interface of zoo/animals.py changed: built in full"]
+
+
 def test_a_new_base_class_rebuilds_the_graph(primed, caplog):
     primed.replace("zoo/animals.py", "class Bird(Animal):", "class Bird(Dog):")
 
@@ -205,6 +221,40 @@ def test_a_damaged_snapshot_is_ignored_and_replaced(primed, caplog):
     assert snapshot.read_bytes() != bytes(data)  # rewritten
 
 
+NEW_TEST_METHOD = (
+    "tests/test_animals.py",
+    "    def test_describe(self):",
+    "    def test_legs(self):\n        assert self.make().legs >= 0\n\n    def test_describe(self):",
+)
+NEW_METHOD = (
+    "zoo/animals.py",
+    "    def describe(self):",
+    "    def rename(self, nick):\n        self.nick = nick\n\n    def describe(self):",
+)
+
+
+@pytest.mark.parametrize(
+    ("edit", "resolved", "expected"),
+    [
+        # tests/sub/test_shelter.py: TestShelterDog(test_animals.TestAnimal) inherits it.
+        (
+            NEW_TEST_METHOD,
+            "2 modules resolved again (added: test_legs)",
+            ["tests/sub/test_shelter.py::TestShelterDog::test_legs", "tests/test_animals.py::TestAnimal::test_legs"],
+        ),
+        (NEW_METHOD, "1 modules resolved again (added: rename)", []),
+    ],
+    ids=["test method", "method"],
+)
+def test_a_new_method_is_patched_and_collected_in_the_subclasses_too(primed, caplog, edit, resolved, expected):
+    primed.replace(*edit)
+
+    ids, log = cached_and_fresh(primed, caplog)
+
+    assert log == [f"graph: patched from the snapshot, {resolved}"]
+    assert ids == [*expected, SUMMARY]
+
+
 # Any sequence of edits: the cached run and the run from scratch agree.
 
 EDITS = [
@@ -212,6 +262,8 @@ EDITS = [
     ("zoo/animals.py", "    def describe(self):", "    def describe(self, x=1):"),
     ("zoo/animals.py", "class Bird(Animal):", "class Bird(Dog):"),
     ("zoo/animals.py", "    legs = 2\n", "    legs = 3\n"),
+    NEW_METHOD,
+    NEW_TEST_METHOD,
     ("zoo/sub/deep.py", "return 4", "return 5"),
     ("zoo/util.py", 'return text.lower() + "..."', 'return text.lower() + ".."'),
     ("zoo/util.py", "def tidy(text):", "def tidy(text, more=None):"),
@@ -279,28 +331,50 @@ def _return_lines(repo) -> list[tuple[str, int]]:  # type: ignore[no-untyped-def
     return found
 
 
+def _method_lines(repo) -> list[tuple[str, int]]:  # type: ignore[no-untyped-def]
+    """The ``def`` lines of methods directly in a top-level class (a new one goes before each)."""
+    found = []
+    for path in sorted(repo.path.rglob("*.py")):
+        rel = path.relative_to(repo.path).as_posix()
+        in_class = False
+        for number, line in enumerate(path.read_text().splitlines()):
+            if line and not line[0].isspace():
+                in_class = line.startswith("class ")
+            elif in_class and line.startswith("    def "):
+                found.append((rel, number))
+    return found
+
+
 @settings(
     max_examples=int(os.environ.get("IMPACTSEL_FUZZ_EXAMPLES", "8")),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(st.lists(st.tuples(st.integers(min_value=0), st.booleans()), min_size=1, max_size=4))
+@given(
+    st.lists(
+        st.tuples(st.integers(min_value=0), st.sampled_from(["body", "function", "method"])), min_size=1, max_size=4
+    )
+)
 def test_body_and_interface_edits_of_dynamic_code_select_as_from_scratch(git_repo, caplog, edits):
-    # The sample project of dynamic patterns: registries, escapes, name fallbacks.
+    # The sample project of dynamic patterns: registries, escapes, name fallbacks, reflection.
     repo = git_repo("dynamic")
     repo.branch()
-    lines = _return_lines(repo)
     cached_and_fresh(repo, caplog)
-    for pick, new_name in edits:
+    for pick, edit in edits:
+        lines = _method_lines(repo) if edit == "method" else _return_lines(repo)
         rel, number = lines[pick % len(lines)]
         text = (repo.path / rel).read_text().splitlines(keepends=True)
-        if new_name:  # a new top-level function: other modules may look it up
+        if edit == "function":  # a new top-level function: other modules may look it up
             text.append(f"\n\ndef added_{pick}():\n    return {pick}\n")
+        elif edit == "method":  # a new method, named like one elsewhere: it may override, be called
+            other_rel, other = lines[(pick // 3) % len(lines)]
+            name = (repo.path / other_rel).read_text().splitlines()[other].split("def ")[1].split("(")[0]
+            text.insert(number, f"    def {name}(self, *args, **kwargs):\n        return {pick}\n\n")
         else:  # the same value, other code: only this function's body changed
             indent, _, value = text[number].partition("return ")
             text[number] = f"{indent}return ({value.rstrip()})\n"
         (repo.path / rel).write_text("".join(text))
-        note(f"{'added a function to' if new_name else 'edited'} {rel}:{number + 1}")
+        note(f"{edit}: {rel}:{number + 1}")
         cached_and_fresh(repo, caplog)
 
 
