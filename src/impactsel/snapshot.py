@@ -11,10 +11,10 @@ can read of it, which is all but the bodies of its functions and its top-level
 code that binds no name (their own code, except what they write to globals), line
 numbers and fingerprints; or only added plain functions to it, top-level or methods
 of a class it had. Then only the changed modules (and, for a new function, the
-modules that mention its name or read every member of its module or class, and
-for a new method the modules of the class's subclasses) are resolved again, their old edges are dropped
-and the new ones take their place; the symbol tables of other modules are read only
-when a lookup needs them. Anything else (a name removed, a new class, a changed
+modules that mention its name or read every member of its module or class, and for
+a new method the modules of the class's subclasses) are resolved again, their old
+edges are dropped and the new ones take their place; the symbol tables of other
+modules are read only when a lookup needs them. Anything else (a name removed, a new class, a changed
 base class, decorator, import or module-level value, a file added or removed)
 makes a full analysis, which saves a new snapshot.
 
