@@ -107,6 +107,11 @@ def _patch(
         if names:
             grown.add(sources[i].module)
         classes |= {symbol_id(sources[i].module, owner) for owner in owners}
+    index = ProjectIndex(
+        failed=frozenset(s.module for s, m in zip(sources, snapshot.modules, strict=True) if m.failure is not None),
+        subclasses=snapshot.subclasses,
+    )
+    project = Project(results, known_modules, index)
     if added:
         # A new name changes what a lookup of that name finds, and what reading all
         # members of its module (or class) finds: resolve the modules that mention it,
@@ -118,18 +123,13 @@ def _patch(
             for i, facts in enumerate(snapshot.modules)
             if facts.reads_modules & grown or facts.reads_classes & classes
         }
-        lineage = classes | _descendants(classes, snapshot.subclasses)
+        lineage = classes | project.descendants(classes)
         heirs = _modules_of(lineage - classes, sources)
         dirty = sorted({*dirty, *snapshot.modules_mentioning(added), *readers, *heirs})
         if len(dirty) > limit:
             logger.debug("graph: %d modules to resolve again: built in full", len(dirty))
             return None
     dropped = set(dirty)
-    index = ProjectIndex(
-        failed=frozenset(s.module for s, m in zip(sources, snapshot.modules, strict=True) if m.failure is not None),
-        subclasses=snapshot.subclasses,
-    )
-    project = Project(results, known_modules, index)
     overlay: list[tuple[int, Edge]] = []
     used_names: set[str] = set()
     escaped: set[str] = set()
@@ -305,17 +305,6 @@ def unimportable_modules(
 
 #: Modules that Python imports at startup when they are on the path.
 _SITE = ("sitecustomize", "usercustomize")
-
-
-def _descendants(classes: set[str], subclasses: dict[str, set[str]]) -> set[str]:
-    found: set[str] = set()
-    todo = list(classes)
-    while todo:
-        for sub in subclasses.get(todo.pop(), ()):
-            if sub not in found:
-                found.add(sub)
-                todo.append(sub)
-    return found
 
 
 def _modules_of(class_ids: set[str], sources: list[SourceFile]) -> set[int]:

@@ -79,10 +79,8 @@ def applies(marker: str, environment: dict[str, str]) -> bool:
 
 def site_dirs(root: Path) -> list[Path]:
     """The ``site-packages`` directories of the project's environment, then the running interpreter's path."""
-    venvs = [Path(os.environ["VIRTUAL_ENV"])] if os.environ.get("VIRTUAL_ENV") else []
-    venvs += [root / ".venv", root / "venv"]
     found: list[Path] = []  # (a venv without pyvenv.cfg is still searched)
-    for venv in venvs:
+    for venv in _venvs(root):
         found += sorted(venv.glob("lib/python3*/site-packages")) + sorted(venv.glob("Lib/site-packages"))
     found += [Path(p) for p in sys.path if p and Path(p).is_dir()]
     return list(dict.fromkeys(found))
@@ -154,8 +152,9 @@ def affected(
 
 
 def _venvs(root: Path) -> list[Path]:
+    """Where the project's environment may be: ``$VIRTUAL_ENV``, then ``.venv`` and ``venv``."""
     venvs = [Path(os.environ["VIRTUAL_ENV"])] if os.environ.get("VIRTUAL_ENV") else []
-    return [v for v in (*venvs, root / ".venv", root / "venv") if (v / "pyvenv.cfg").is_file()]
+    return [*venvs, root / ".venv", root / "venv"]
 
 
 def _read(dist: metadata.Distribution) -> Installed:

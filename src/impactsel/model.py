@@ -238,7 +238,7 @@ def symbol_fields(sym: Symbol, refs: tuple[Ref, ...]) -> list[object]:
 
 
 #: Pseudo-symbols no name can look up: only their own module reads their references.
-_OWN_CODE = frozenset({MODULE_QUALNAME, IMPORT_QUALNAME, MARKS_QUALNAME, "<main>"})
+OWN_CODE = frozenset({MODULE_QUALNAME, IMPORT_QUALNAME, MARKS_QUALNAME, "<main>"})
 
 
 def is_documentation(qualname: str) -> bool:
@@ -254,7 +254,7 @@ def interface_fields(sym: Symbol) -> list[object]:
     write): only their own module's resolution reads them.
     """
     refs = sym.refs
-    if sym.kind is SymbolKind.FUNCTION or sym.qualname in _OWN_CODE or is_documentation(sym.qualname):
+    if sym.kind is SymbolKind.FUNCTION or sym.qualname in OWN_CODE or is_documentation(sym.qualname):
         refs = tuple(r for r in refs if r.kind is RefKind.WRITE)
     return symbol_fields(sym, refs)
 
@@ -277,7 +277,7 @@ def added_functions(old: ExtractResult, new: ExtractResult) -> tuple[set[str], s
     before = {sym.qualname: interface_fields(sym) for sym in old.symbols}
     classes = {sym.qualname for sym in old.symbols if sym.kind is SymbolKind.CLASS and "." not in sym.qualname}
     names: set[str] = set()
-    grown: set[str] = set()
+    owners: set[str] = set()
     added: set[str] = set()
     documented: set[str] = set()
     for sym in new.symbols:
@@ -304,12 +304,12 @@ def added_functions(old: ExtractResult, new: ExtractResult) -> tuple[set[str], s
         added.add(name)
         names.add(last)
         if owner:
-            grown.add(owner)
+            owners.add(owner)
     if before or not documented <= added:
         return None  # a symbol of the old side gone, or a docstring of something not added
     if documented:
         names.add("__doc__")
-    return names, grown
+    return names, owners
 
 
 def mentioned_names(result: ExtractResult) -> set[str]:

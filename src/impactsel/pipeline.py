@@ -582,8 +582,10 @@ def collection_at_stake(
     """Test module -> its tests, for each test module whose ``MARKS_QUALNAME`` node is reached."""
     suffix = ":" + MARKS_QUALNAME
     modules = {node[: -len(suffix)] for node in reached if node.endswith(suffix)}
-    paths = {source.path: source.module for source in project.files if source.module in modules}
     tests: dict[str, list[NodeId]] = defaultdict(list)
+    if not modules:  # (the usual case: no test module's marks are at stake)
+        return tests
+    paths = {source.path: source.module for source in project.files if source.module in modules}
     for item in items:
         module = paths.get(item.path)
         if module is not None:

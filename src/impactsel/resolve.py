@@ -22,10 +22,9 @@ from dataclasses import dataclass
 
 from impactsel.model import (
     DOCTEST,
-    IMPORT_QUALNAME,
     LOADS_CODE,
-    MARKS_QUALNAME,
     MODULE_QUALNAME,
+    OWN_CODE,
     ExtractResult,
     FileSymbols,
     ImportTarget,
@@ -529,16 +528,20 @@ class Project:
 
     def _class_hierarchy(self, class_id: str) -> tuple[set[str], set[str], bool]:
         ancestors = self._ancestors(class_id, frozenset())
-        descendants: set[str] = set()
-        todo = [class_id]
-        while todo:
-            current = todo.pop()
-            for sub in self._subclasses().get(current, ()):
-                if sub not in descendants:
-                    descendants.add(sub)
-                    todo.append(sub)
         foreign = any(self._has_foreign_base(c) for c in (class_id, *ancestors))
-        return ancestors, descendants, foreign
+        return ancestors, self.descendants({class_id}), foreign
+
+    def descendants(self, class_ids: Iterable[str]) -> set[str]:
+        """Every class that has one of ``class_ids`` as a base, directly or not (the
+        subclass index alone: no symbol table is read)."""
+        found: set[str] = set()
+        todo = list(class_ids)
+        while todo:
+            for sub in self._subclasses().get(todo.pop(), ()):
+                if sub not in found:
+                    found.add(sub)
+                    todo.append(sub)
+        return found
 
     def self_scope(self, class_id: str) -> tuple[frozenset[str], bool]:
         """The classes where ``self.x`` in a method of the class may find ``x``, and whether
@@ -819,8 +822,7 @@ class _ModuleEdges:
                 members[owner].append(sym)
         for sym in self.result.symbols:
             user = symbol_id(module, sym.qualname)
-            own_code = (MODULE_QUALNAME, "<main>", IMPORT_QUALNAME, MARKS_QUALNAME)
-            if sym.qualname not in own_code and not is_documentation(sym.qualname):
+            if sym.qualname not in OWN_CODE and not is_documentation(sym.qualname):
                 # (A docstring's text needs no code to run; a doctest uses the module node itself.)
                 yield Edge(user, here, EdgeKind.MODULE)
             out: list[Edge] = []
