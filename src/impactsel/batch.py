@@ -12,14 +12,16 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from itertools import accumulate
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from impactsel.cache import Cache, content_key, decode_entry, encode_entry
 from impactsel.model import ExtractResult, ParseFailure, SourceFile
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
 
 T = TypeVar("T")
 
@@ -38,6 +40,7 @@ class Extractor:
     def extract_files(self, paths: Iterable[Path]) -> dict[Path, ExtractResult]:
         """Every path's result; misses are parsed, in parallel when there are many."""
         results: dict[Path, ExtractResult] = {}
+        hits: list[tuple[Path, str]] = []
         misses: list[tuple[int, Path]] = []
         for path in paths:
             try:
@@ -45,15 +48,21 @@ class Extractor:
             except OSError as exc:
                 results[path] = ParseFailure(f"cannot read: {exc.strerror}")
                 continue
-            cached = self.cache.get(content_key(data))
-            if cached is None:
-                misses.append((len(data), path))  # not the bytes: a worker reads the file again
+            key = content_key(data)
+            if self.cache.has(key):
+                hits.append((path, key))
             else:
-                results[path] = cached
+                misses.append((len(data), path))  # not the bytes: a worker reads the file again
         misses.sort(key=lambda m: -m[0])
         todo = [path for _, path in misses]
-        for path, (key, entry) in zip(todo, self._parse(extract_path, todo), strict=True):
-            results[path] = self._store(key, entry)
+        parsed = self._parse(extract_path, todo)  # a pool's workers start on the misses now...
+        try:
+            for path, key in hits:  # ...while this process decodes the hits
+                results[path] = self.cache.get(key) or self._store(*extract_path(path))  # (a damaged entry)
+            for path, (key, entry) in zip(todo, parsed, strict=True):
+                results[path] = self._store(key, entry)
+        finally:
+            parsed.close()
         return results
 
     def iter_texts(self, contents: list[bytes]) -> Iterator[ExtractResult]:
@@ -64,12 +73,14 @@ class Extractor:
         misses = [i for i, key in enumerate(keys) if not self.cache.has(key)]
         parsed = self._parse(extract_data, [contents[i] for i in misses])
         missing = set(misses)
-        for i, key in enumerate(keys):
-            if i in missing:
-                yield self._store(*next(parsed))
-            else:
-                yield self.cache.get(key) or self._store(*extract_data(contents[i]))
-        parsed.close()
+        try:
+            for i, key in enumerate(keys):
+                if i in missing:
+                    yield self._store(*next(parsed))
+                else:
+                    yield self.cache.get(key) or self._store(*extract_data(contents[i]))
+        finally:
+            parsed.close()
 
     def lazy(self, root: Path, sources: Iterable[SourceFile]) -> LazyResults:
         """The sources' results, each read from the cache (or parsed) when first asked for."""
@@ -77,14 +88,26 @@ class Extractor:
 
     def _parse(
         self, parse: Callable[[T], tuple[str | None, bytes]], items: list[T]
-    ) -> Iterator[tuple[str | None, bytes]]:
-        """Each item's key and cache entry, in order, as they come (never all held at once)."""
+    ) -> Generator[tuple[str | None, bytes], None, None]:
+        """Each item's key and cache entry, in order, as they come (never all held at once).
+
+        With a pool, the workers start at once, before the first answer is asked for;
+        closing the generator (or reading its last answer) shuts the pool down.
+        """
         self.parsed += len(items)
         if self.jobs <= 1 or len(items) < POOL_THRESHOLD:
-            yield from (parse(item) for item in _progress(items))
-            return
-        with ProcessPoolExecutor(max_workers=self.jobs) as pool:
-            yield from _progress(pool.map(parse, items, chunksize=8), total=len(items))
+            return (parse(item) for item in _progress(items))
+        from concurrent.futures import ProcessPoolExecutor  # with multiprocessing, 25 ms to import
+
+        pool = ProcessPoolExecutor(max_workers=self.jobs)
+        try:
+            answers = pool.map(parse, items, chunksize=8)  # submits every item
+        except BaseException:
+            pool.shutdown(cancel_futures=True)
+            raise
+        draining = _draining(pool, _progress(answers, total=len(items)))
+        next(draining)  # inside its ``try``: closing it now shuts the pool down
+        return draining
 
     def _store(self, key: str | None, entry: bytes) -> ExtractResult:
         """A worker's answer -> the result; the entry goes to the cache as it is.
@@ -151,6 +174,16 @@ class LazyResults(Mapping[SourceFile, ExtractResult]):
 
     def __len__(self) -> int:
         return len(self._keys)
+
+
+def _draining(pool: Executor, answers: Iterator[T]) -> Generator[T | None, None, None]:
+    """None (the caller's priming read), then ``answers``; the pool shut down after the
+    last one, or at once when the reader stops early."""
+    try:
+        yield None
+        yield from answers
+    finally:
+        pool.shutdown(cancel_futures=True)
 
 
 def extract_path(path: Path) -> tuple[str | None, bytes]:
