@@ -58,8 +58,8 @@ class SymbolGraph:
         self._dropped = dropped
         #: every node by number: the snapshot's, then the overlay's new ones
         self._all = list(arrays.nodes)
-        self._index = {name: i for i, name in enumerate(self._all)}
-        self._is_name = bytearray(name.startswith(NAME_PREFIX) for name in self._all)
+        self._index = dict(zip(self._all, range(len(self._all)), strict=True))
+        self._is_name = bytearray(map(str.startswith, self._all, itertools.repeat(NAME_PREFIX)))
         #: used -> (producer, sequence, user, kind code) of the overlay's edges
         self._extra: dict[int, list[tuple[int, int, int, int]]] = {}
         for seq, (producer, edge) in enumerate(overlay):

@@ -186,6 +186,9 @@ def _array_view(typecode: str, values: Sequence[int]) -> memoryview:
     return memoryview(values if isinstance(values, array) else array(typecode, values)).cast("B")
 
 
+_VALID_KINDS = bytes(range(len(KIND_CODES)))
+
+
 def _decode(raw: bytes, key: str) -> Snapshot | None:
     if array("I").itemsize != 4 or not raw.startswith(_MAGIC) or len(raw) < len(_MAGIC) + _LENGTHS.size + _DIGEST:
         return None
@@ -211,7 +214,9 @@ def _decode(raw: bytes, key: str) -> Snapshot | None:
         nodes = header["nodes"]
         if len(offsets) != len(nodes) + 1 or not len(users) == len(kinds) == len(producers) == offsets[-1]:
             return None
-        if users and (max(users) >= len(nodes) or max(kinds) >= len(KIND_CODES)):
+        if users and max(users) >= len(nodes):
+            return None
+        if bytes(blocks[3]).translate(None, _VALID_KINDS):  # a byte that is no kind code (in C)
             return None
         modules = [
             ModuleFacts(k, str(i), f, tuple(d), frozenset(u), frozenset(e), frozenset(r), frozenset(c), frozenset(m))
