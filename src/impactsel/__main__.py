@@ -11,7 +11,7 @@ import sys
 if sys.path and sys.path[0] in ("", os.getcwd()):
     del sys.path[0]
 
-from impactsel.cli import main
+from impactsel.cli import console
 
 if __name__ == "__main__":
-    sys.exit(main())
+    console()

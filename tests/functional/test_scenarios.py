@@ -12,6 +12,11 @@ The sample projects live in ``fixtures/`` (see their test suites for the node id
 
 from __future__ import annotations
 
+import re
+import signal
+import subprocess
+import sys
+
 import pytest
 
 # -- node ids of the sample projects -------------------------------------------------
@@ -809,6 +814,28 @@ def test_cli_subprocess_prints_ids(git_repo):
     run = repo.run_cli("--since", "main")
 
     assert (run.code, run.out) == (0, "tests/check_core.py::check_sub\n")
+
+
+def test_cli_output_to_a_reader_that_stopped_ends_the_run_quietly(git_repo):
+    # ``impactsel | head -0``: the reader is gone before the selection is written. The
+    # process ends as ``cat`` would (killed by SIGPIPE), with no Python error on stderr.
+    repo = git_repo("flat")
+    repo.replace("calc/core.py", "return a - b", "return -(b - a)")
+
+    child = subprocess.Popen(
+        [sys.executable, "-m", "impactsel", "--since", "main"],
+        cwd=repo.path,
+        env=repo.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None
+    child.stdout.close()  # before it writes: importing alone takes longer
+    _, err = child.communicate(timeout=120)
+
+    assert child.returncode == -signal.SIGPIPE
+    assert re.fullmatch(r"impactsel: 1 changed symbols -> 1/6 tests \(base [0-9a-f]{12}, \d+\.\d+ s\)\n", err), err
 
 
 def test_cli_not_a_git_repository(git_repo):
