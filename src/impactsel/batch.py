@@ -9,9 +9,11 @@ the main process stores and decodes. libcst is imported only where a file is par
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import sys
+import threading
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from itertools import accumulate
 from pathlib import Path
@@ -21,7 +23,9 @@ from impactsel.cache import Cache, content_key, decode_entry, encode_entry
 from impactsel.model import ExtractResult, ParseFailure, SourceFile
 
 if TYPE_CHECKING:
-    from concurrent.futures import Executor
+    from concurrent.futures import Executor, Future
+
+logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -35,10 +39,36 @@ class Extractor:
     def __init__(self, cache: Cache, jobs: int = 0) -> None:
         self.cache = cache
         self.jobs = jobs or (os.cpu_count() or 1)
-        self.parsed = 0
+        self._ready: dict[str, ExtractResult] = {}  #: results a helper made (see ``prefetch``)
+        self._helper: tuple[Executor, list[Future[tuple[str, bytes]]]] | None = None
+
+    def prefetch(self, contents: Iterable[bytes]) -> None:
+        """Start parsing those of ``contents`` the cache lacks in a helper process, and go on.
+
+        A warm run that parses a changed file or two spends 0.1-0.2 s importing libcst
+        and parsing; a helper does that on another core while this process reads the
+        project. Only for a few contents (many go to the pool when they are needed),
+        with more than one job, and when libcst is not loaded here already.
+        """
+        if self.jobs <= 1 or "libcst" in sys.modules or threading.active_count() > 1:
+            return  # (no fork while another thread may hold a lock)
+        todo: dict[str, bytes] = {}
+        for data in contents:
+            key = content_key(data)
+            if key not in todo and not self.cache.has(key):
+                todo[key] = data
+        if not todo or len(todo) >= POOL_THRESHOLD:
+            return
+        from concurrent.futures import ProcessPoolExecutor
+
+        logger.debug("a helper process parses %d versions of changed files", len(todo))
+        pool = ProcessPoolExecutor(max_workers=min(self.jobs, len(todo)))
+        biggest_first = sorted(todo.values(), key=len, reverse=True)
+        self._helper = (pool, [pool.submit(extract_data, data) for data in biggest_first])
 
     def extract_files(self, paths: Iterable[Path]) -> dict[Path, ExtractResult]:
         """Every path's result; misses are parsed, in parallel when there are many."""
+        self._settle()
         results: dict[Path, ExtractResult] = {}
         hits: list[tuple[Path, str]] = []
         misses: list[tuple[int, Path]] = []
@@ -49,7 +79,9 @@ class Extractor:
                 results[path] = ParseFailure(f"cannot read: {exc.strerror}")
                 continue
             key = content_key(data)
-            if self.cache.has(key):
+            if key in self._ready:
+                results[path] = self._ready[key]
+            elif self.cache.has(key):
                 hits.append((path, key))
             else:
                 misses.append((len(data), path))  # not the bytes: a worker reads the file again
@@ -69,8 +101,9 @@ class Extractor:
         """Each content's result, in order (other versions of files, from git); misses are
         parsed together, in parallel when there are many. Results are made as they are
         asked for, so that a caller done with each in turn never holds them all."""
+        self._settle()
         keys = [content_key(data) for data in contents]
-        misses = [i for i, key in enumerate(keys) if not self.cache.has(key)]
+        misses = [i for i, key in enumerate(keys) if key not in self._ready and not self.cache.has(key)]
         parsed = self._parse(extract_data, [contents[i] for i in misses])
         missing = set(misses)
         try:
@@ -78,9 +111,14 @@ class Extractor:
                 if i in missing:
                     yield self._store(*next(parsed))
                 else:
-                    yield self.cache.get(key) or self._store(*extract_data(contents[i]))
+                    yield self.result(key) or self._store(*extract_data(contents[i]))
         finally:
             parsed.close()
+
+    def result(self, key: str) -> ExtractResult | None:
+        """The result for the content key ``key``, if it is at hand (made here, or cached)."""
+        self._settle()
+        return self._ready.get(key) or self.cache.get(key)
 
     def lazy(self, root: Path, sources: Iterable[SourceFile]) -> LazyResults:
         """The sources' results, each read from the cache (or parsed) when first asked for."""
@@ -94,7 +132,6 @@ class Extractor:
         With a pool, the workers start at once, before the first answer is asked for;
         closing the generator (or reading its last answer) shuts the pool down.
         """
-        self.parsed += len(items)
         if self.jobs <= 1 or len(items) < POOL_THRESHOLD:
             return (parse(item) for item in _progress(items))
         from concurrent.futures import ProcessPoolExecutor  # with multiprocessing, 25 ms to import
@@ -108,6 +145,23 @@ class Extractor:
         draining = _draining(pool, _progress(answers, total=len(items)))
         next(draining)  # inside its ``try``: closing it now shuts the pool down
         return draining
+
+    def _settle(self) -> None:
+        """Take in the helper's results, waiting for them (none: parsed here when needed)."""
+        if self._helper is None:
+            return
+        from concurrent.futures import BrokenExecutor
+
+        pool, answers = self._helper
+        self._helper = None
+        try:
+            for answer in answers:
+                key, entry = answer.result()
+                self._ready[key] = self._store(key, entry)
+        except (BrokenExecutor, OSError) as exc:
+            logger.debug("the helper process failed (%s): parsing here", exc)
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def _store(self, key: str | None, entry: bytes) -> ExtractResult:
         """A worker's answer -> the result; the entry goes to the cache as it is.
@@ -146,7 +200,7 @@ class LazyResults(Mapping[SourceFile, ExtractResult]):
 
     def entry(self, key: str | None) -> ExtractResult | None:
         """The cache's result for the content key ``key`` (another version of a file), if it has one."""
-        return self._extractor.cache.get(key) if key is not None else None
+        return self._extractor.result(key) if key is not None else None
 
     def load_all(self) -> None:
         """Every result now, the misses parsed together (in parallel when there are many)."""

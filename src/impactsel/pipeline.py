@@ -12,7 +12,7 @@ import fnmatch
 import gc
 import time
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
@@ -90,14 +90,15 @@ def _analyse(settings: Settings) -> Analysis:
     repo = Repository(settings.root)
     prefix = _prefix(repo, settings)
     base = repo.base(settings.since, fetch=settings.fetch)
-    paths = [p for p in (_strip(prefix, f) for f in repo.files()) if p is not None]
     file_changes = _project_changes(repo.changes(base), prefix)
     if not file_changes:  # nothing to walk from: no need to read the project at all
         empty = Selection(base=base, changed=(), tests=(), total_tests=0, test_roots=settings.pytest.testpaths)
         return Analysis(empty, SymbolGraph.empty(), {}, [], time.perf_counter() - started, Project({}), settings.root)
+    extractor = Extractor(Cache(settings.cache_dir), settings.jobs)
+    extractor.prefetch(_python_texts(file_changes))  # parsed on another core meanwhile
+    paths = [p for p in (_strip(prefix, f) for f in repo.files()) if p is not None]
     sources = discover(paths, settings.pytest)
     file_changes, dependencies, notes, run_all = _dependency_changes(file_changes, settings, sources)
-    extractor = Extractor(Cache(settings.cache_dir), settings.jobs)
     results = extractor.lazy(settings.root, sources)
     changed, more_notes, more_run_all, extra_modules, file_changes_left = _changed_symbols(
         settings, sources, results, file_changes, extractor
@@ -173,6 +174,13 @@ def _project_changes(file_changes: list[FileChange], prefix: PurePosixPath) -> l
             )
         )
     return kept
+
+
+def _python_texts(file_changes: list[FileChange]) -> Iterator[bytes]:
+    """Both versions of each changed Python file, as git read them: the parses to come."""
+    for change in file_changes:
+        if change.unread is None and ".py" in (change.path.suffix, (change.old_path or change.path).suffix):
+            yield from (text.encode() for text in (change.old_text, change.new_text) if text is not None)
 
 
 def _changed_symbols(

@@ -816,6 +816,20 @@ def test_cli_subprocess_prints_ids(git_repo):
     assert (run.code, run.out) == (0, "tests/check_core.py::check_sub\n")
 
 
+def test_cli_changed_files_are_parsed_in_a_helper_process_meanwhile(git_repo):
+    # The command has not loaded libcst: both versions of the changed module are parsed
+    # in a helper process while this one reads the project; the same selection.
+    repo = git_repo("flat")
+    repo.replace("calc/core.py", "return a - b", "return -(b - a)")
+
+    run = repo.run_cli("--since", "main", "--jobs", "2", "--debug")
+    again = repo.run_cli("--since", "main", "--jobs", "2", "--debug")
+
+    assert (run.code, run.out) == (again.code, again.out) == (0, "tests/check_core.py::check_sub\n")
+    assert "impactsel: a helper process parses 2 versions of changed files" in run.err.splitlines()
+    assert "helper" not in again.err  # both versions are cached now
+
+
 def test_cli_output_to_a_reader_that_stopped_ends_the_run_quietly(git_repo):
     # ``impactsel | head -0``: the reader is gone before the selection is written. The
     # process ends as ``cat`` would (killed by SIGPIPE), with no Python error on stderr.
