@@ -4,7 +4,9 @@ A file is parsed only when the cache has no entry for its content. A cold run
 with many misses spreads them over worker processes, largest files first so that
 the last worker does not start the biggest file at the end; each worker reads its
 files, holds one syntax tree at a time, and sends each result back as the cache entry
-the main process stores and decodes. libcst is imported only where a file is parsed.
+the main process stores and decodes (decoding the hits meanwhile). A warm run's few
+changed files go to a helper process as soon as git has named them (``prefetch``).
+libcst is imported only where a file is parsed.
 """
 
 from __future__ import annotations
