@@ -44,6 +44,8 @@ def console() -> None:
         # as it ends ``cat`` or ``grep``, rather than with a BrokenPipeError.
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     code = main()
+    if sys.gettrace() is not None or sys.getprofile() is not None:
+        sys.exit(code)  # a profiler or coverage tracer writes its data at exit: let it
     try:
         sys.stdout.flush()
     except OSError as exc:  # a full disk: the output is not all there
