@@ -830,6 +830,26 @@ def test_cli_changed_files_are_parsed_in_a_helper_process_meanwhile(git_repo):
     assert "helper" not in again.err  # both versions are cached now
 
 
+def test_cli_under_a_profiler_exits_the_usual_way(git_repo, tmp_path):
+    # The command skips Python's teardown, except under a profiler or coverage tracer,
+    # which write their data at exit.
+    repo = git_repo("flat")
+    repo.replace("calc/core.py", "return a - b", "return -(b - a)")
+    profile = tmp_path / "run.prof"
+
+    done = subprocess.run(
+        [sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "impactsel", "--since", "main"],
+        cwd=repo.path,
+        env=repo.env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert (done.returncode, done.stdout) == (0, "tests/check_core.py::check_sub\n")
+    assert profile.stat().st_size > 0
+
+
 def test_cli_output_to_a_reader_that_stopped_ends_the_run_quietly(git_repo):
     # ``impactsel | head -0``: the reader is gone before the selection is written. The
     # process ends as ``cat`` would (killed by SIGPIPE), with no Python error on stderr.
