@@ -830,6 +830,39 @@ def test_cli_changed_files_are_parsed_in_a_helper_process_meanwhile(git_repo):
     assert "helper" not in again.err  # both versions are cached now
 
 
+# Run impactsel in-process, then print which heavy modules this process loaded.
+LOADED = (
+    "import sys; from impactsel.cli import main; main(sys.argv[1:]); "
+    "print(sorted({'libcst', 'networkx', 'impactsel.extract'} & set(sys.modules)))"
+)
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        None,  # every version of the changed file is cached already
+        ("return -(b - a)", "return -(-(a - b))"),  # a new version: the helper process parses it
+    ],
+)
+def test_warm_run_loads_no_parser_in_its_own_process(git_repo, tmp_path, edit):
+    repo = git_repo("flat")
+    repo.replace("calc/core.py", "return a - b", "return -(b - a)")
+    assert repo.run_cli("--since", "main").out == "tests/check_core.py::check_sub\n"  # fills the cache
+    if edit is not None:
+        repo.replace("calc/core.py", *edit)
+
+    done = subprocess.run(
+        [sys.executable, "-c", LOADED, "--since", "main", "--root", str(repo.path), "--jobs", "2"],
+        cwd=tmp_path,
+        env=repo.env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert done.stdout == "tests/check_core.py::check_sub\n[]\n", done.stderr
+
+
 def test_cli_under_a_profiler_exits_the_usual_way(git_repo, tmp_path):
     # The command skips Python's teardown, except under a profiler or coverage tracer,
     # which write their data at exit.
