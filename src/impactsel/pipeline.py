@@ -45,7 +45,7 @@ from impactsel.model import (
     SymbolKind,
     is_documentation,
 )
-from impactsel.resolve import Project, is_project_import, module_node, name_node, owner_guard
+from impactsel.resolve import Project, is_project_import, module_node, name_node, owner_guard, symbol_id
 
 
 @dataclass
@@ -588,12 +588,10 @@ def collection_at_stake(
     reached: Mapping[str, str | None], items: list[TestItem], project: Project
 ) -> dict[str, list[NodeId]]:
     """Test module -> its tests, for each test module whose ``MARKS_QUALNAME`` node is reached."""
-    suffix = ":" + MARKS_QUALNAME
-    modules = {node[: -len(suffix)] for node in reached if node.endswith(suffix)}
+    paths = {s.path: s.module for s in project.files if symbol_id(s.module, MARKS_QUALNAME) in reached}
     tests: dict[str, list[NodeId]] = defaultdict(list)
-    if not modules:  # (the usual case: no test module's marks are at stake)
+    if not paths:  # (the usual case: no test module's marks are at stake)
         return tests
-    paths = {source.path: source.module for source in project.files if source.module in modules}
     for item in items:
         module = paths.get(item.path)
         if module is not None:

@@ -786,8 +786,6 @@ class Project:
         return False
 
     def _absolute(self, module: str, target: ImportTarget) -> str:
-        if target.level == 0:
-            return target.module
         return target.absolute(module if self._is_package.get(module) else module.rpartition(".")[0])
 
 
