@@ -4,9 +4,9 @@ A file is parsed only when the cache has no entry for its content. A cold run
 with many misses spreads them over worker processes, largest files first so that
 the last worker does not start the biggest file at the end; each worker reads its
 files, holds one syntax tree at a time, and sends each result back as the cache entry
-the main process stores and decodes. A warm run's few changed files go to a helper
-process as soon as git has named them (``prefetch``). libcst is imported only where
-a file is parsed.
+the main process stores and decodes (decoding the hits meanwhile). A warm run's few
+changed files go to a helper process as soon as git has named them (``prefetch``).
+libcst is imported only where a file is parsed.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import os
 import re
 import sys
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from itertools import accumulate
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -70,7 +70,9 @@ class Extractor:
 
     def extract_files(self, paths: Iterable[Path]) -> dict[Path, ExtractResult]:
         """Every path's result; misses are parsed, in parallel when there are many."""
+        self._settle()
         results: dict[Path, ExtractResult] = {}
+        hits: list[tuple[Path, str]] = []
         misses: list[tuple[int, Path]] = []
         for path in paths:
             try:
@@ -78,22 +80,30 @@ class Extractor:
             except OSError as exc:
                 results[path] = ParseFailure(f"cannot read: {exc.strerror}")
                 continue
-            found = self.result(content_key(data))
-            if found is None:
-                misses.append((len(data), path))  # not the bytes: a worker reads the file again
+            key = content_key(data)
+            if key in self._ready:
+                results[path] = self._ready[key]
+            elif self.cache.has(key):
+                hits.append((path, key))
             else:
-                results[path] = found
+                misses.append((len(data), path))  # not the bytes: a worker reads the file again
         misses.sort(key=lambda m: -m[0])
         todo = [path for _, path in misses]
-        for path, (key, entry) in zip(todo, self._parse(extract_path, todo), strict=True):
-            results[path] = self._store(key, entry)
+        parsed = self._parse(extract_path, todo)  # a pool's workers start on the misses now...
+        try:
+            for path, key in hits:  # ...while this process decodes the hits
+                results[path] = self.cache.get(key) or self._store(*extract_path(path))  # (a damaged entry)
+            for path, (key, entry) in zip(todo, parsed, strict=True):
+                results[path] = self._store(key, entry)
+        finally:
+            parsed.close()
         return results
 
     def iter_texts(self, contents: list[bytes]) -> Iterator[ExtractResult]:
         """Each content's result, in order (other versions of files, from git); misses are
         parsed together, in parallel when there are many. Results are made as they are
         asked for, so that a caller done with each in turn never holds them all."""
-        self._settle()  # (before the misses are told apart: the helper's results are not misses)
+        self._settle()
         keys = [content_key(data) for data in contents]
         misses = [i for i, key in enumerate(keys) if key not in self._ready and not self.cache.has(key)]
         parsed = self._parse(extract_data, [contents[i] for i in misses])
@@ -118,15 +128,25 @@ class Extractor:
 
     def _parse(
         self, parse: Callable[[T], tuple[str | None, bytes]], items: list[T]
-    ) -> Iterator[tuple[str | None, bytes]]:
-        """Each item's key and cache entry, in order, as they come (never all held at once)."""
+    ) -> Generator[tuple[str | None, bytes], None, None]:
+        """Each item's key and cache entry, in order, as they come (never all held at once).
+
+        With a pool, the workers start at once, before the first answer is asked for;
+        closing the generator (or reading its last answer) shuts the pool down.
+        """
         if self.jobs <= 1 or len(items) < POOL_THRESHOLD:
-            yield from (parse(item) for item in _progress(items))
-            return
+            return (parse(item) for item in _progress(items))
         from concurrent.futures import ProcessPoolExecutor  # with multiprocessing, 25 ms to import
 
-        with ProcessPoolExecutor(max_workers=self.jobs) as pool:
-            yield from _progress(pool.map(parse, items, chunksize=8), total=len(items))
+        pool = ProcessPoolExecutor(max_workers=self.jobs)
+        try:
+            answers = pool.map(parse, items, chunksize=8)  # submits every item
+        except BaseException:
+            pool.shutdown(cancel_futures=True)
+            raise
+        draining = _draining(pool, _progress(answers, total=len(items)))
+        next(draining)  # inside its ``try``: closing it now shuts the pool down
+        return draining
 
     def _settle(self) -> None:
         """Take in the helper's results, waiting for them (none: parsed here when needed)."""
@@ -210,6 +230,16 @@ class LazyResults(Mapping[SourceFile, ExtractResult]):
 
     def __len__(self) -> int:
         return len(self._keys)
+
+
+def _draining(pool: Executor, answers: Iterator[T]) -> Generator[T | None, None, None]:
+    """None (the caller's priming read), then ``answers``; the pool shut down after the
+    last one, or at once when the reader stops early."""
+    try:
+        yield None
+        yield from answers
+    finally:
+        pool.shutdown(cancel_futures=True)
 
 
 def extract_path(path: Path) -> tuple[str | None, bytes]:
